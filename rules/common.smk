@@ -1,0 +1,49 @@
+# Helpers shared by every rule file: config validation, settings passed to stages, input functions.
+import json
+import shlex
+from pathlib import Path
+
+from snakemake.utils import validate
+
+
+validate(config, "../workflow/schemas/config.schema.yaml")
+
+PHANTOM_ROOT = "data/phantom"
+SRC = Path(workflow.basedir) / "src" / "igcl"
+
+
+def settings(section):
+    """A config section as one shell-quoted JSON argument: the rule's params, and so its rerun trigger."""
+    return shlex.quote(json.dumps(config[section], sort_keys=True))
+
+
+def stage_sources(*parts):
+    """The source files a stage runs (package-relative files or folders), inputs so a code change reruns it."""
+    files = []
+    for part in parts:
+        path = SRC / part
+        if path.is_dir():
+            files += sorted(str(p) for p in path.rglob("*.py"))
+        else:
+            files.append(str(path))
+    return files
+
+
+def uses_phantom(dataset):
+    return config["data"][f"{dataset}_root"] is None
+
+
+def get_mimic_root():
+    return f"{PHANTOM_ROOT}/mimic-cxr-jpg" if uses_phantom("mimic") else config["data"]["mimic_root"]
+
+
+def get_mimic_reports_root():
+    return config["data"]["mimic_reports_root"] or get_mimic_root()
+
+
+def get_chexpert_root():
+    return f"{PHANTOM_ROOT}/CheXpert-v1.0-small" if uses_phantom("chexpert") else config["data"]["chexpert_root"]
+
+
+def get_final_outputs():
+    return ["data/manifests/pretrain.parquet", "data/manifests/eval.parquet"]

@@ -1,0 +1,62 @@
+# Stage 1: the phantom data set (when no real root is configured) and ingest into Parquet manifests.
+
+
+rule phantom:
+    input:
+        code=stage_sources("data/phantom", "cli/phantom.py"),
+    output:
+        mimic=directory(f"{PHANTOM_ROOT}/mimic-cxr-jpg"),
+        chexpert=directory(f"{PHANTOM_ROOT}/CheXpert-v1.0-small"),
+    log:
+        "logs/phantom/phantom.log",
+    benchmark:
+        "benchmarks/phantom/phantom.tsv"
+    params:
+        settings=settings("phantom"),
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    shell:
+        "igcl phantom --settings {params.settings} --mimic-out {output.mimic} "
+        "--chexpert-out {output.chexpert} --threads {threads} --log {log}"
+
+
+def get_ingest_input(wildcards):
+    if wildcards.manifest == "pretrain":
+        roots = {"root": get_mimic_root(), "reports_root": get_mimic_reports_root()}
+    else:
+        roots = {"root": get_chexpert_root()}
+    return roots | {"code": stage_sources("data/mimic.py", "data/chexpert.py", "data/manifest.py", "cli/ingest.py")}
+
+
+def get_ingest_format(wildcards):
+    return "mimic" if wildcards.manifest == "pretrain" else "chexpert"
+
+
+def get_reports_arg(wildcards, input):
+    return f"--reports-root {input.reports_root}" if wildcards.manifest == "pretrain" else ""
+
+
+rule ingest:
+    input:
+        unpack(get_ingest_input),
+    output:
+        "data/manifests/{manifest}.parquet",
+    log:
+        "logs/ingest/{manifest}.log",
+    benchmark:
+        "benchmarks/ingest/{manifest}.tsv"
+    params:
+        settings=settings("ingest"),
+        format=get_ingest_format,
+        reports=get_reports_arg,
+    wildcard_constraints:
+        manifest="pretrain|eval",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    shell:
+        "igcl ingest --settings {params.settings} --format {params.format} --root {input.root} "
+        "{params.reports} --out {output} --log {log}"

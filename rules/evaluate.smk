@@ -1,0 +1,1 @@
+# Stage rules for 'evaluate' (written by the stage's owner).

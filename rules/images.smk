@@ -1,0 +1,1 @@
+# Stage rules for 'images' (written by the stage's owner).

@@ -1,0 +1,1 @@
+# Stage rules for 'parse' (written by the stage's owner).

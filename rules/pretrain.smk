@@ -1,0 +1,1 @@
+# Stage rules for 'pretrain' (written by the stage's owner).

@@ -1,0 +1,1 @@
+# Stage rules for 'report' (written by the stage's owner).

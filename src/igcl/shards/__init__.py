@@ -1,0 +1,1 @@
+"""Parquet table schemas shared between stages, and their validated I/O."""
