@@ -11,6 +11,13 @@ validate(config, "../workflow/schemas/config.schema.yaml")
 PHANTOM_ROOT = "data/phantom"
 SRC = Path(workflow.basedir) / "src" / "igcl"
 
+# Rules run `igcl <stage>` from this checkout's src/ with whatever Python the job has: the set-up's virtual
+# environment, or a stage's conda environment under --use-conda (envs/*.yaml hold igcl's dependencies, not igcl).
+shell.prefix(
+    f"export PYTHONPATH={shlex.quote(str(SRC.parent))}${{PYTHONPATH:+:$PYTHONPATH}}; "
+    'igcl() { python -m igcl.cli.main "$@"; }; '
+)
+
 
 def settings(section):
     """A config section as one shell-quoted JSON argument: the rule's params, and so its rerun trigger."""
