@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from igcl.reports.graph import Edge, Node, ReportGraph
 from igcl.shards.graphs import GraphShardWriter, read_graphs, read_graphs_polars, write_graph_shards
 from igcl.shards.schema import GRAPH_SCHEMA, SchemaError
 
@@ -47,8 +48,6 @@ def test_round_trip_pyarrow_and_polars_equal_the_originals(tmp_path):
 
 
 def test_round_trip_of_report_graphs(tmp_path):
-    graph_mod = pytest.importorskip("igcl.reports.graph")
-    Node, Edge, ReportGraph = graph_mod.Node, graph_mod.Edge, graph_mod.ReportGraph
     graphs = [
         ReportGraph(nodes=(), edges=()),
         ReportGraph(nodes=(Node("pleural", "ANAT-DP", 3, 10, "findings"), Node("effusion", "OBS-DA", 11, 19, "findings")),
