@@ -217,7 +217,7 @@ def test_bad_file_is_skipped_and_counted(tmp_path, kind):
 def test_no_selected_views_is_an_error(tmp_path):
     files = random_jpegs(tmp_path / "jpg", 2, np.random.default_rng(6))
     manifest = write_manifest(tmp_path / "m.parquet", [(f, "LATERAL") for f in files])
-    with pytest.raises(ValueError, match=r"no rows with view in \['PA', 'AP'\].*LATERAL"):
+    with pytest.raises(ValueError, match=r"no rows with view in \['PA', 'AP', 'FRONTAL'\].*LATERAL"):
         build_image_shard(manifest, *out_paths(tmp_path), ImagesConfig())
 
 

@@ -12,13 +12,14 @@ class ImagesConfig:
     """How the images stage turns manifest JPEGs into one uint8 array.
 
     size:       side of the stored square images in pixels (shorter side resized to it, then center crop).
-    views:      manifest ``view`` values to keep (default frontal only: PA and AP).
+    views:      manifest ``view`` values to keep (default frontal only: PA, AP and FRONTAL, which ingest
+                writes for CheXpert frontal images with a blank AP/PA).
     on_corrupt: a corrupt, truncated, non-JPEG or missing file: ``error`` stops naming the file and the manifest
                 row, writing nothing; ``skip`` leaves the row out and records it in the log and sidecar.
     """
 
     size: int = 64
-    views: tuple[str, ...] = ("PA", "AP")
+    views: tuple[str, ...] = ("PA", "AP", "FRONTAL")
     on_corrupt: str = "error"
 
     def __post_init__(self) -> None:
