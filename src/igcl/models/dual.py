@@ -1,0 +1,148 @@
+"""The dual encoder every method trains: an image branch and (for igcl / convirt) a report branch, each followed by
+an MLP projection into one shared, L2-normalised embedding space.
+
+==============  ==================================  ===========================================================
+method          report branch (``other``)           trained with
+==============  ==================================  ===========================================================
+``igcl``        :class:`GraphEncoder` on graphs     InfoNCE(image, graph)
+``convirt``     :class:`TextEncoder` on report text InfoNCE(image, text)
+``image_only``  none (a second augmented view)      InfoNCE(view 1, view 2), SimCLR-style
+``random``      none                                nothing: the seeded, untrained image encoder (the floor)
+==============  ==================================  ===========================================================
+
+:class:`ModelSpec` is the architecture as plain data; it is saved in the checkpoint's ``config.json`` and is all
+:func:`build_model` needs to rebuild the module the weights belong to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from igcl.models.graph_encoder import GraphEncoder
+from igcl.models.graph_vocab import GraphBatch
+from igcl.models.image import create_image_encoder, image_feature_dim
+from igcl.models.text_encoder import TextEncoder
+
+METHODS = ("igcl", "convirt", "image_only", "random")
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    vocab_size: int
+    hidden_dim: int = 128
+    rgcn_layers: int = 2
+    pooling: str = "components"
+    transformer_layers: int = 1
+    heads: int = 4
+    num_bases: int | None = None
+
+
+@dataclass(frozen=True)
+class TextSpec:
+    vocab_size: int
+    dim: int = 128
+    layers: int = 2
+    heads: int = 4
+    max_tokens: int = 128
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    method: str
+    image_model: str
+    image_size: int
+    projection_dim: int = 512
+    graph: GraphSpec | None = None
+    text: TextSpec | None = None
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if (self.graph is not None) != (self.method == "igcl"):
+            raise ValueError(f"method {self.method!r}: a graph encoder spec is needed for igcl and only for igcl")
+        if (self.text is not None) != (self.method == "convirt"):
+            raise ValueError(f"method {self.method!r}: a text encoder spec is needed for convirt and only for convirt")
+        if self.projection_dim < 1 or self.image_size < 1:
+            raise ValueError("projection_dim and image_size must be >= 1")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        data = dict(data)
+        graph, text = data.pop("graph", None), data.pop("text", None)
+        return cls(graph=None if graph is None else GraphSpec(**graph),
+                   text=None if text is None else TextSpec(**text), **data)
+
+
+class Projection(nn.Sequential):
+    """ConVIRT's projection head: Linear(F, F) -> ReLU -> Linear(F, D)."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__(nn.Linear(in_dim, in_dim), nn.ReLU(), nn.Linear(in_dim, out_dim))
+
+
+class DualEncoder(nn.Module):
+    """Image branch ``[B, 1, H, W] -> [B, F] -> [B, D]`` and report branch ``batch -> [B, F_o] -> [B, D]``."""
+
+    def __init__(self, spec: ModelSpec):
+        super().__init__()
+        self.spec = spec
+        self.method = spec.method
+        self.image_encoder = create_image_encoder(spec.image_model)
+        self.feature_dim = image_feature_dim(self.image_encoder)
+        self.image_projection = Projection(self.feature_dim, spec.projection_dim)
+        self.other_encoder: nn.Module | None = None
+        if spec.graph is not None:
+            g = spec.graph
+            self.other_encoder = GraphEncoder(g.vocab_size, hidden_dim=g.hidden_dim, rgcn_layers=g.rgcn_layers,
+                                              pooling=g.pooling, transformer_layers=g.transformer_layers,
+                                              heads=g.heads, num_bases=g.num_bases)
+        elif spec.text is not None:
+            t = spec.text
+            self.other_encoder = TextEncoder(t.vocab_size, dim=t.dim, layers=t.layers, heads=t.heads,
+                                             max_tokens=t.max_tokens)
+        self.other_projection = (Projection(self.other_encoder.feature_dim, spec.projection_dim)
+                                 if self.other_encoder is not None else None)
+
+    @property
+    def has_report_encoder(self) -> bool:
+        return self.other_encoder is not None
+
+    def embed_images(self, images: torch.Tensor) -> torch.Tensor:
+        """``[B, 1, H, W]`` -> L2-normalised ``[B, D]``."""
+        return F.normalize(self.image_projection(self.image_encoder(images)).float(), dim=-1)
+
+    def embed_other(self, other: GraphBatch | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """A :class:`GraphBatch` (igcl) or ``(input_ids, attention_mask)`` (convirt) -> L2-normalised ``[B, D]``."""
+        if self.other_encoder is None:
+            raise ValueError(f"method {self.method!r} has no report encoder")
+        features = self.other_encoder(other) if isinstance(other, GraphBatch) else self.other_encoder(*other)
+        return F.normalize(self.other_projection(features).float(), dim=-1)
+
+    def forward(self, images: torch.Tensor, other: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """The pair of embeddings the loss contrasts: (images, reports), or (view 1, view 2) for image_only."""
+        if self.method == "image_only":
+            return self.embed_images(images), self.embed_images(other)
+        if self.method == "random":
+            raise ValueError("method 'random' is not trained")
+        return self.embed_images(images), self.embed_other(other)
+
+
+def build_model(spec: ModelSpec, *, seed: int) -> DualEncoder:
+    """The model with its initial weights drawn from a generator seeded with ``seed``.
+
+    timm and torch.nn initialise from torch's global generator; ``fork_rng`` gives that generator a private,
+    seeded state for the construction and restores the caller's state afterwards, so the weights are a function
+    of ``seed`` alone and nothing else in the process is reseeded.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return DualEncoder(spec)
