@@ -1,0 +1,41 @@
+"""``igcl evaluate``: CheXpert linear probe / few-shot / fine-tuning and MIMIC image→report retrieval of a checkpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from igcl.config import from_json
+from igcl.evaluate.config import EvaluateConfig
+from igcl.evaluate.pipeline import EvaluateInputs, run_evaluation
+from igcl.logging_utils import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="igcl evaluate", description=__doc__)
+    parser.add_argument("--settings", default="{}", help="the config.yaml 'evaluate' section as JSON")
+    parser.add_argument("--method", required=True, help="pretraining method of the checkpoint (igcl, convirt, ...)")
+    parser.add_argument("--checkpoint", required=True, type=Path, help="results/pretrain/{method} directory")
+    parser.add_argument("--eval-images", required=True, type=Path, help="CheXpert image shard .npy")
+    parser.add_argument("--eval-index", required=True, type=Path, help="CheXpert image shard .index.parquet")
+    parser.add_argument("--retrieval-images", required=True, type=Path, help="MIMIC image shard .npy")
+    parser.add_argument("--retrieval-index", required=True, type=Path, help="MIMIC image shard .index.parquet")
+    parser.add_argument("--manifest", required=True, type=Path, help="MIMIC manifest (report_path per study)")
+    parser.add_argument("--graphs", required=True, type=Path, help="directory of graph part-*.parquet shards")
+    parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}")
+    parser.add_argument("--log", type=Path, default=None, help="log file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.log)
+    cfg = from_json(EvaluateConfig, args.settings, where="evaluate")
+    inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
+                            retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,
+                            manifest=args.manifest, graphs_dir=args.graphs)
+    run_evaluation(cfg, method=args.method, inputs=inputs, out_dir=args.out)
+    return 0

@@ -1,0 +1,128 @@
+"""Frozen image features of a checkpoint, extracted once and cached on disk by content key.
+
+The cache file ``<cache_dir>/features-<key>.npz`` holds ``rows`` [n] int64 and ``features`` [n, F] float32; the
+key hashes the checkpoint's files, the image shard's identity (index bytes, array size and mtime), the rows and
+the input size, so a rerun with other probe settings reuses it and any change to those inputs misses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from igcl.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+Normalize = Callable[[np.ndarray], torch.Tensor]  # uint8 [B, H, W] -> float [B, 1, H, W]
+CHECKPOINT_FILES: tuple[str, ...] = ("checkpoint.safetensors", "config.json")
+
+
+def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def checkpoint_hash(checkpoint_dir: str | os.PathLike[str]) -> str:
+    """sha256 over the checkpoint's weight and config files (those present; the weights must be)."""
+    directory = Path(checkpoint_dir)
+    if not (directory / CHECKPOINT_FILES[0]).is_file():
+        raise FileNotFoundError(f"{directory / CHECKPOINT_FILES[0]}: no such checkpoint file")
+    digest = hashlib.sha256()
+    for name in CHECKPOINT_FILES:
+        if (directory / name).is_file():
+            digest.update(name.encode() + file_digest(directory / name).encode())
+    return digest.hexdigest()
+
+
+def shard_identity(npy_path: str | os.PathLike[str], index_path: str | os.PathLike[str]) -> str:
+    """Cheap identity of an image shard: the index's bytes plus the array file's size and mtime (it can be GBs)."""
+    stat = os.stat(npy_path)
+    return f"{file_digest(index_path)}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def cache_key(*parts: str | bytes) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:20]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("evaluate.device is 'cuda' but no CUDA device is available")
+    return torch.device(name)
+
+
+def prepare_batch(images: np.ndarray, normalize: Normalize, image_size: int | None,
+                  device: torch.device) -> torch.Tensor:
+    """uint8 ``[B, H, W]`` → normalised float ``[B, 1, S, S]`` on ``device`` (bilinear resize when H ≠ S)."""
+    x = normalize(np.ascontiguousarray(images)).to(device)
+    if image_size is not None and tuple(x.shape[-2:]) != (image_size, image_size):
+        x = F.interpolate(x, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
+    return x
+
+
+@torch.no_grad()
+def extract_features(encoder: torch.nn.Module, images: np.ndarray, rows: np.ndarray, *, normalize: Normalize,
+                     batch_size: int, device: torch.device, image_size: int | None = None,
+                     feature_dim: int | None = None, where: str = "encoder") -> np.ndarray:
+    """Features ``[n, F]`` float32 of ``images[rows]`` (``images`` [N, H, W] uint8, e.g. a memmap).
+
+    Raises ValueError naming ``where`` when the encoder returns anything but finite ``[B, feature_dim]``.
+    """
+    encoder = encoder.to(device).eval()
+    if image_size is not None and tuple(images.shape[1:]) != (image_size, image_size):
+        log.info("resizing %s images to the checkpoint's %d px", tuple(images.shape[1:]), image_size)
+    out: np.ndarray | None = None
+    for start in tqdm(range(0, len(rows), batch_size), desc="features", unit="batch", leave=False):
+        batch_rows = rows[start:start + batch_size]
+        x = prepare_batch(images[np.sort(batch_rows)], normalize, image_size, device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            y = encoder(x)
+        if not isinstance(y, torch.Tensor) or y.ndim != 2 or y.shape[0] != len(batch_rows) or (
+                feature_dim is not None and y.shape[1] != feature_dim):
+            shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            raise ValueError(f"{where}: image encoder returned {shape} for a batch {tuple(x.shape)}; "
+                             f"expected [{len(batch_rows)}, {feature_dim or 'F'}] features")
+        y = y.float().cpu().numpy()
+        if not np.isfinite(y).all():
+            raise ValueError(f"{where}: image encoder returned non-finite features for shard rows "
+                             f"{batch_rows[:5].tolist()}...")
+        if out is None:
+            out = np.empty((len(rows), y.shape[1]), dtype=np.float32)
+        # the batch was read in sorted row order (memmap locality); put it back in the caller's order
+        out[start:start + len(batch_rows)] = y[np.argsort(np.argsort(batch_rows, kind="stable"), kind="stable")]
+    if out is None:
+        raise ValueError(f"{where}: no images to extract features from")
+    return out
+
+
+def cached_features(cache_dir: str | os.PathLike[str], key: str, rows: np.ndarray,
+                    compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+    """``(features [n, F], was_cached)``: load ``features-<key>.npz`` or compute and write it atomically."""
+    path = Path(cache_dir) / f"features-{key}.npz"
+    if path.is_file():
+        with np.load(path) as cached:
+            if np.array_equal(cached["rows"], rows):
+                log.info("features: reusing cache %s", path)
+                return cached["features"], True
+        log.warning("features: cache %s holds other rows; recomputing", path)
+    features = compute()
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, rows=rows, features=features)
+    return features, False

@@ -1,0 +1,181 @@
+"""Image→report retrieval on the MIMIC test split (held out from pretraining), CheXpert 5×200 style.
+
+Query set (:func:`select_queries`): studies of the split with exactly one of the 5 competition pathologies
+positive (label 1.0; the other four anything but 1.0), grouped by that pathology (the study's class); per class up
+to ``per_class`` studies drawn at random (seeded) — the phantom data set has fewer, so all of those are used and
+the counts are reported. Each study contributes its first image (lowest shard row) whose view is in ``views``;
+studies without one are left out. Candidates are the same studies' reports (text for convirt, graphs for igcl:
+the model's ``embed_reports(texts, graphs)`` gets both). Each query image ranks all candidates by cosine
+similarity of the L2-normalised embeddings; precision@k is the share of the top k whose class equals the
+query's. The ``mean`` row averages over all queries; CIs are percentile bootstraps over queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import torch
+
+from igcl.evaluate.features import Normalize, prepare_batch
+from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
+from igcl.evaluate.probe import seeded_rng
+from igcl.evaluate.targets import ImageTable
+from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    """``index`` [Q] positions in the ImageTable (one image per study), ``classes`` [Q] in 0..P-1, ``study_ids``."""
+
+    index: np.ndarray
+    classes: np.ndarray
+    study_ids: np.ndarray
+
+
+def single_label_studies(table: ImageTable, views: tuple[str, ...]) -> QuerySet:
+    """Every study with exactly one competition pathology positive, each with its first image of ``views``."""
+    eligible = np.isin(table.views, np.array(views, dtype=object))
+    order = np.lexsort((table.rows, table.study_ids))
+    chosen_index, classes, studies = [], [], []
+    seen: set[str] = set()
+    for i in order:
+        study = table.study_ids[i]
+        if study in seen or not eligible[i]:
+            continue
+        seen.add(study)
+        positive = np.flatnonzero(table.raw_labels[i] == 1.0)
+        if positive.size == 1:
+            chosen_index.append(i)
+            classes.append(int(positive[0]))
+            studies.append(study)
+    return QuerySet(np.array(chosen_index, dtype=np.int64), np.array(classes, dtype=np.int64),
+                    np.array(studies, dtype=object))
+
+
+def select_queries(pool: QuerySet, per_class: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions [Q] into ``pool``: up to ``per_class`` per class, drawn without replacement, in pool order."""
+    picked = []
+    for c in range(n_classes):
+        members = np.flatnonzero(pool.classes == c)
+        picked.append(rng.choice(members, size=min(per_class, members.size), replace=False))
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
+
+
+def precision_at_k(similarity: np.ndarray, query_classes: np.ndarray, candidate_classes: np.ndarray,
+                   k: int) -> np.ndarray:
+    """Per-query precision@k ``[Q]`` from ``similarity`` [Q, C] (ties broken by candidate order)."""
+    k = min(k, similarity.shape[1])
+    top = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    return (candidate_classes[top] == query_classes[:, None]).mean(axis=1)
+
+
+def read_reports(manifest_path: str | os.PathLike[str], study_ids: Sequence[str]) -> list[str]:
+    """The report text of each study, via the manifest's ``report_path``; errors name the study and the file."""
+    table = read_table(manifest_path, MANIFEST_SCHEMA).select(["study_id", "report_path"])
+    paths = dict(zip(table.column("study_id").to_pylist(), table.column("report_path").to_pylist()))
+    texts = []
+    for study in study_ids:
+        path = paths.get(study)
+        if path is None:
+            raise ValueError(f"{manifest_path}: study {study} has no report_path")
+        try:
+            texts.append(Path(path).read_text(encoding="utf-8", errors="replace"))
+        except OSError as err:
+            raise ValueError(f"{manifest_path}: report of study {study} unreadable at {path} ({err})") from err
+    return texts
+
+
+def read_graphs(graphs_dir: str | os.PathLike[str], study_ids: Sequence[str]) -> list[dict]:
+    """GRAPH_SCHEMA rows (dicts: study_id, nodes, edges) of the studies, from ``graphs_dir/part-*.parquet``."""
+    parts = sorted(Path(graphs_dir).glob("part-*.parquet"))
+    if not parts:
+        raise FileNotFoundError(f"{graphs_dir}: no part-*.parquet graph shards")
+    wanted = set(study_ids)
+    found: dict[str, dict] = {}
+    for part in parts:
+        table = read_table(part, GRAPH_SCHEMA)
+        mask = pc.is_in(table.column("study_id"), value_set=pa.array(sorted(wanted), pa.string()))
+        for row in table.filter(mask).to_pylist():
+            found[row["study_id"]] = row
+    missing = [s for s in study_ids if s not in found]
+    if missing:
+        raise ValueError(f"{graphs_dir}: no graph for {len(missing)} query studies, e.g. {missing[:5]}")
+    return [found[s] for s in study_ids]
+
+
+@torch.no_grad()
+def embed_in_batches(embed: Callable[..., torch.Tensor], n: int, batch_size: int, make_args: Callable,
+                     what: str) -> np.ndarray:
+    """``[n, D]`` float32 from ``embed(*make_args(start, stop))`` over batches; checks shape and finiteness."""
+    chunks = []
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        out = embed(*make_args(start, stop))
+        if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != stop - start:
+            raise ValueError(f"{what}: expected [{stop - start}, D] embeddings, got "
+                             f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+        chunks.append(out.float().cpu().numpy())
+    embedded = np.concatenate(chunks)
+    if not np.isfinite(embedded).all():
+        raise ValueError(f"{what}: non-finite embeddings")
+    return embedded
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Normalize, manifest_path, graphs_dir, *,
+                  method: str, pathologies: tuple[str, ...], views: tuple[str, ...], per_class: int,
+                  ks: tuple[int, ...], seeds: tuple[int, ...], batch_size: int, device: torch.device,
+                  image_size: int | None, n_bootstrap: int, level: float) -> tuple[list[dict], dict]:
+    """Retrieval rows (RETRIEVAL_SCHEMA) for each seed's query set, and a summary (pool counts per class)."""
+    pool = single_label_studies(table, views)
+    per_class_pool = {name: int((pool.classes == c).sum()) for c, name in enumerate(pathologies)}
+    log.info("retrieval pool (single-pathology studies with a %s image): %s", "/".join(views), per_class_pool)
+    if len(pool.index) == 0:
+        raise ValueError(f"{table.source}: no study in the retrieval split has exactly one competition "
+                         "pathology positive; retrieval needs at least one")
+    rows_all = table.rows[pool.index]
+    order = np.argsort(rows_all, kind="stable")  # read the images in shard order
+    image_emb = embed_in_batches(
+        model.embed_images, len(order), batch_size,
+        lambda a, b: (prepare_batch(images[rows_all[order[a:b]]], normalize, image_size, device),),
+        f"{method}: embed_images")[np.argsort(order, kind="stable")]
+    studies = pool.study_ids.tolist()
+    texts = read_reports(manifest_path, studies)
+    graphs = read_graphs(graphs_dir, studies)
+    report_emb = embed_in_batches(model.embed_reports, len(studies), batch_size,
+                                  lambda a, b: (texts[a:b], graphs[a:b]), f"{method}: embed_reports")
+    image_emb, report_emb = l2_normalise(image_emb), l2_normalise(report_emb)
+
+    out = []
+    for seed in seeds:
+        picked = select_queries(pool, per_class, len(pathologies), seeded_rng(seed, 6))
+        classes = pool.classes[picked]
+        similarity = image_emb[picked] @ report_emb[picked].T
+        counts = bootstrap_counts(len(picked), n_bootstrap, seeded_rng(seed, 7))
+        for k in ks:
+            hits = precision_at_k(similarity, classes, classes, int(k))
+            groups = [(name, classes == c) for c, name in enumerate(pathologies)]
+            groups.append(("mean", np.ones(len(classes), dtype=bool)))
+            for name, mask in groups:
+                if not mask.any():
+                    continue
+                w = counts[:, mask]
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    boot = (w * hits[mask]).sum(axis=1) / w.sum(axis=1)
+                low, high, _ = percentile_ci(boot, level)
+                out.append({"method": method, "task": "retrieval", "k": int(k), "seed": int(seed),
+                            "pathology": name, "precision": float(hits[mask].mean()), "ci_low": low,
+                            "ci_high": high, "n_pos": int(mask.sum()), "n": int(len(picked))})
+    return out, {"pool_per_class": per_class_pool, "per_class": per_class}
