@@ -1,0 +1,459 @@
+"""Rule-based RadGraph extraction over one tokenized text: entities, assertion, relations.
+
+The spaCy components in :mod:`igcl.reports.components` call these functions in order on a :class:`TextState`,
+which holds plain Python lists (lower-case words, character offsets) so that every rule is a dictionary lookup
+rather than a spaCy attribute access; that keeps the parser above 1,600 reports/s per core.
+
+Steps (each writes fields of the state):
+
+1. :func:`find_sentences`: sentences end at ``.``/``?``/``!``, at a blank line, and between sections.
+2. :func:`find_entities`: longest-match lexicon lookup (:mod:`igcl.reports.lexicon`), one entity per word except
+   for the multi-word names in the lexicon (``endotracheal tube``, ``superior vena cava``).
+3. :func:`assign_assertion`: per sentence, a left-to-right scan over negation and hedging cues; a cue before its
+   scope holds until a clause terminator (``;``, ``but``, ``which``...), a finite verb after an entity, or 25 words;
+   a cue that follows its scope (``is not seen``, ``cannot be excluded``, ``?``) applies back to the clause start.
+4. :func:`find_relations`: entities that touch form a *chunk* (``small left pleural effusion``); inside a chunk,
+   positions and parts modify the organ, descriptors modify the finding, and the finding is located_at the organ;
+   across chunks, ``X in/at <anatomy>`` gives located_at, ``<anatomy> is/are <descriptor>`` gives located_at to
+   the subject, ``<descriptor> of <finding>`` gives modify, and ``X <cue> Y`` (``which may represent``,
+   ``consistent with``...) gives suggestive_of. Descriptors then take the assertion of what they modify.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from igcl.reports import lexicon as lx
+
+# Entity kinds (internal): finding head, descriptor, anatomy position / organ / part.
+FINDING, DESCRIPTOR, POSITION, ORGAN, PART = "F", "D", "AP", "AO", "AX"
+ANATOMY_KINDS = frozenset({POSITION, ORGAN, PART})
+
+MAX_FORWARD_SCOPE = 25  # words a cue before its scope can reach
+LOOKAHEAD = 4  # words a two-way cue looks ahead for an entity before it applies backwards
+MAX_LOCATION_GAP = 6
+MAX_PREDICATE_GAP = 5
+MAX_SUGGESTIVE_GAP = 6
+
+
+def _word_classes() -> dict[str, str]:
+    classes: dict[str, str] = {}
+    for words, kind in ((lx.DESCRIPTORS_ONLY, DESCRIPTOR), (lx.FINDINGS_ONLY, FINDING), (lx.ANAT_PART, PART),
+                        (lx.ANAT_ORGAN, ORGAN), (lx.ANAT_POSITION, POSITION)):
+        for word in words:
+            classes[word] = kind
+    return classes
+
+
+WORD_CLASS: dict[str, str] = _word_classes()
+
+
+def _phrase_index(phrases: dict[tuple[str, ...], object]) -> dict[str, list[tuple[tuple[str, ...], object]]]:
+    """First word → [(phrase, payload)], longest phrase first, for greedy longest-match lookup."""
+    index: dict[str, list[tuple[tuple[str, ...], object]]] = {}
+    for phrase, payload in phrases.items():
+        index.setdefault(phrase[0], []).append((phrase, payload))
+    for entries in index.values():
+        entries.sort(key=lambda entry: -len(entry[0]))
+    return index
+
+
+# Multi-word entity names (single words are looked up in WORD_CLASS directly).
+ENTITY_PHRASES = _phrase_index({tuple(w.split()): kind for w, kind in WORD_CLASS.items() if " " in w})
+
+
+@dataclass(frozen=True)
+class Cue:
+    kind: str  # "neg" or "hedge"
+    two_way: bool  # may apply backwards when nothing follows it in the clause
+    weak: bool  # a hedge that leaves a negation in force
+
+
+def _cue_table() -> dict[tuple[str, ...], Cue]:
+    table: dict[tuple[str, ...], Cue] = {}
+    for phrase in lx.NEGATION_PRE:
+        table[phrase] = Cue("neg", phrase in lx.NEGATION_BIDIRECTIONAL, False)
+    for phrase in lx.HEDGE_PRE:
+        table[phrase] = Cue("hedge", phrase in lx.HEDGE_BIDIRECTIONAL, phrase in lx.HEDGE_WEAK_UNDER_NEGATION)
+    return table
+
+
+CUES = _phrase_index(_cue_table())
+SUGGESTIVE = _phrase_index({phrase: True for phrase in lx.SUGGESTIVE_CUES})
+
+# Every word a rule looks at; the token view maps other words to None.
+KNOWN_WORDS: frozenset[str] = frozenset(
+    set(WORD_CLASS) | {w for phrase in WORD_CLASS if " " in phrase for w in phrase.split()}
+    | {w for phrase in lx.NEGATION_PRE | lx.HEDGE_PRE | lx.SUGGESTIVE_CUES for w in phrase}
+    | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | lx.ANAT_COORDINATORS | lx.PREDICATE_GAP
+    | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | {",", "of", "or", "and", "a", "an"}
+)
+# After a comma, these words start a new positive statement and end a negation ("no effusion, mild edema").
+NEGATION_RESTART: frozenset[str] = frozenset({
+    "mild", "mildly", "moderate", "severe", "stable", "unchanged", "persistent", "new", "increased", "decreased",
+    "improved", "improving", "worsened", "worsening", "interval", "minimal", "slight", "trace", "again",
+    "redemonstrated", "residual", "known", "chronic", "there",
+})
+OF_GAP = frozenset({"of", "in", "the", "a", "an", "to"})
+SUGGESTIVE_LIST_GAP = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "and/or"})
+
+
+@dataclass
+class Entity:
+    start: int  # first token (index into TextState.words)
+    end: int  # one past the last token
+    kind: str
+    status: str = "DP"  # DP / DA / U for observations; anatomy stays DP
+
+    @property
+    def is_anatomy(self) -> bool:
+        return self.kind in ANATOMY_KINDS
+
+
+@dataclass
+class TextState:
+    """One text's tokens and what the steps found. ``words[i]`` is the lower-cased token if the lexicon knows it,
+    else ``None``; ``starts``/``ends`` are character offsets into the text given to the tokenizer."""
+
+    words: list[str | None]
+    starts: list[int]
+    ends: list[int]
+    numeric: list[bool]
+    breaks: set[int] = field(default_factory=set)  # token indices that start a sentence
+    sentences: list[tuple[int, int]] = field(default_factory=list)
+    entities: list[Entity] = field(default_factory=list)
+    edges: set[tuple[int, int, str]] = field(default_factory=set)  # (head entity, tail entity, relation)
+
+
+# --- 1. sentences -----------------------------------------------------------------------------------------------
+def find_sentences(state: TextState) -> None:
+    words, n = state.words, len(state.words)
+    bounds, begin = [], 0
+    for i in range(n):
+        if i in state.breaks and i > begin:
+            bounds.append((begin, i))
+            begin = i
+        if words[i] in lx.SENTENCE_END:
+            bounds.append((begin, i + 1))
+            begin = i + 1
+    if begin < n:
+        bounds.append((begin, n))
+    state.sentences = [(a, b) for a, b in bounds if b > a]
+
+
+# --- 2. entities ------------------------------------------------------------------------------------------------
+def find_entities(state: TextState) -> None:
+    words, n, entities = state.words, len(state.words), []
+    i = 0
+    while i < n:
+        word = words[i]
+        if word is None:
+            i += 1
+            continue
+        matched = 0
+        for phrase, kind in ENTITY_PHRASES.get(word, ()):
+            m = len(phrase)
+            if tuple(words[i:i + m]) == phrase:
+                entities.append(Entity(i, i + m, kind))
+                matched = m
+                break
+        if not matched:
+            kind = WORD_CLASS.get(word)
+            if kind is not None:
+                entities.append(Entity(i, i + 1, kind))
+            matched = 1
+        i += matched
+    state.entities = entities
+
+
+# --- 3. assertion -----------------------------------------------------------------------------------------------
+def _match(index: dict, words: list[str | None], i: int):
+    for phrase, payload in index.get(words[i], ()):
+        m = len(phrase)
+        if tuple(words[i:i + m]) == phrase:
+            return m, payload
+    return 0, None
+
+
+def assign_assertion(state: TextState) -> None:
+    words, entities = state.words, state.entities
+    observation_at = {e.start: e for e in entities if not e.is_anatomy}
+    for s, e in state.sentences:
+        mode, reach, seen = None, 0, False
+        clause_start = comma_start = s
+        i = s
+        while i < e:
+            word = words[i]
+            if word is None:
+                pass
+            elif word in lx.TERMINATORS or word in lx.SENTENCE_END:
+                mode, clause_start, comma_start = None, i + 1, i + 1
+                i += 1
+                continue
+            elif word == ",":
+                comma_start = i + 1
+                nxt = words[i + 1] if i + 1 < e else None
+                if mode == "DA" and nxt in NEGATION_RESTART:
+                    mode = None
+                i += 1
+                continue
+            else:
+                length, cue = _match(CUES, words, i)
+                if cue is not None:
+                    i = _apply_cue(state, cue, word, i, length, e, observation_at,
+                                   clause_start if cue.kind == "neg" else comma_start)
+                    if i < 0:  # the cue applied backwards or to a pseudo-negation only
+                        i = -i
+                        continue
+                    if not (cue.kind == "hedge" and mode == "DA" and cue.weak):
+                        mode = "DA" if cue.kind == "neg" else "U"
+                        reach, seen = i + MAX_FORWARD_SCOPE, False
+                    continue
+                if mode is not None and seen and word in lx.VERB_TERMINATORS:
+                    mode = None
+            if mode is not None:
+                if i >= reach:
+                    mode = None
+                else:
+                    entity = observation_at.get(i)
+                    if entity is not None:
+                        if not (mode == "DA" and entity.status == "U"):
+                            entity.status = mode
+                        seen = True
+            i += 1
+
+
+def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: int,
+               observation_at: dict[int, Entity], back_start: int) -> int:
+    """Apply a cue at tokens ``[i, i+length)``. Returns the index after the cue, negated when the cue is already
+    fully applied (pseudo-negation, or a two-way cue with nothing after it), else positive to open a forward scope."""
+    words = state.words
+    after = i + length
+    if cue.kind == "neg" and word in ("no", "without", "not"):
+        # "no (interval/significant) change": negates the change only.
+        j = after
+        while j < end and words[j] in lx.PSEUDO_NEGATION_FILLERS:
+            j += 1
+        if j < end and words[j] in lx.PSEUDO_NEGATION_TAILS:
+            for k in range(after, j + 1):
+                entity = observation_at.get(k)
+                if entity is not None:
+                    entity.status = "DA"
+            return -(j + 1)
+    if cue.two_way:
+        ahead = False
+        for j in range(after, min(end, after + LOOKAHEAD)):
+            w = words[j]
+            if j in observation_at:
+                ahead = True
+                break
+            if w in lx.TERMINATORS or w in lx.SENTENCE_END or w == "," or w in lx.VERB_TERMINATORS:
+                break
+        if not ahead:
+            status = "DA" if cue.kind == "neg" else "U"
+            for k in range(back_start, i):
+                entity = observation_at.get(k)
+                if entity is not None and not (status == "DA" and entity.status == "U"):
+                    entity.status = status
+            return -after
+    return after
+
+
+# --- 4. relations -----------------------------------------------------------------------------------------------
+@dataclass
+class Chunk:
+    """Entities that touch (or anatomy joined by and/or/commas), with the roles the relation rules need."""
+
+    members: list[int]  # entity indices
+    start: int  # first token
+    end: int  # one past the last token
+    sentence: int
+    anatomy_heads: list[int] = field(default_factory=list)
+    head: int | None = None  # the finding (or, without one, the last descriptor) the chunk is about
+    has_finding: bool = False
+    located: bool = False
+    tip: int | None = None  # "tube tip": the tip, not the tube, is located
+
+
+def _chunks(state: TextState) -> list[Chunk]:
+    words, entities = state.words, state.entities
+    sentence_of = {}
+    for k, (s, e) in enumerate(state.sentences):
+        for i in range(s, e):
+            sentence_of[i] = k
+    groups: list[list[int]] = []
+    for idx, entity in enumerate(entities):
+        if groups:
+            prev = entities[groups[-1][-1]]
+            same_sentence = sentence_of.get(prev.start) == sentence_of.get(entity.start)
+            gap = words[prev.end:entity.start]
+            if same_sentence and (not gap or (
+                    prev.is_anatomy and entity.is_anatomy and len(gap) <= 2
+                    and all(w in lx.ANAT_COORDINATORS for w in gap))):
+                groups[-1].append(idx)
+                continue
+        groups.append([idx])
+    chunks = []
+    for members in groups:
+        chunk = Chunk(members, entities[members[0]].start, entities[members[-1]].end,
+                      sentence_of.get(entities[members[0]].start, -1))
+        _analyse_chunk(state, chunk)
+        chunks.append(chunk)
+    return chunks
+
+
+def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
+    entities, edges, words = state.entities, state.edges, state.words
+    # Anatomy, conjunct by conjunct ("cardiac and mediastinal silhouettes"): the organ is the head, positions
+    # and parts modify it; with no organ the last part (or position) is the head.
+    conjunct: list[int] = []
+    anatomy = [m for m in chunk.members if entities[m].is_anatomy]
+    for k, m in enumerate(anatomy):
+        conjunct.append(m)
+        nxt = anatomy[k + 1] if k + 1 < len(anatomy) else None
+        if nxt is None or entities[nxt].start > entities[m].end and any(
+                w in ("and", "or", ",") for w in words[entities[m].end:entities[nxt].start]):
+            chunk.anatomy_heads.extend(_anatomy_conjunct(entities, edges, conjunct, last=nxt is None,
+                                                         heads_so_far=chunk.anatomy_heads))
+            conjunct = []
+    observations = [m for m in chunk.members if not entities[m].is_anatomy]
+    findings = [m for m in observations if entities[m].kind == FINDING]
+    tips = [m for m in observations if words[entities[m].start] in ("tip", "tips")]
+    if findings:
+        chunk.head, chunk.has_finding = findings[-1], True
+        for m in observations:
+            if m != chunk.head:
+                edges.add((m, chunk.head, "modify"))
+        if tips and entities[findings[-1]].start < entities[tips[0]].start:
+            chunk.tip = tips[0]
+    elif observations:
+        chunk.head = observations[-1]
+        for m in observations[:-1]:
+            edges.add((m, chunk.head, "modify"))
+    if chunk.head is not None and chunk.anatomy_heads:
+        # "right PICC line tip": the line is at the right; the tip's own location comes after it.
+        for a in chunk.anatomy_heads:
+            edges.add((chunk.head, a, "located_at"))
+        chunk.located = chunk.tip is None
+
+
+def _anatomy_conjunct(entities: list[Entity], edges: set, members: list[int], *, last: bool,
+                      heads_so_far: list[int]) -> list[int]:
+    organs = [m for m in members if entities[m].kind == ORGAN]
+    parts = [m for m in members if entities[m].kind == PART]
+    if organs:
+        heads = [organs[-1]]
+        # "right lung base", "cardiac silhouette": positions and parts modify the organ; an earlier organ too.
+        for m in members:
+            if m != organs[-1]:
+                edges.add((m, organs[-1], "modify"))
+    elif parts:
+        heads = [parts[-1]]
+        for m in members:
+            if m != parts[-1]:
+                edges.add((m, parts[-1], "modify"))
+    else:
+        heads = [members[-1]]
+        for m in members[:-1]:
+            edges.add((m, members[-1], "modify"))
+    if not organs and parts and heads_so_far and len(members) == 1 and last:
+        # "cardiac and mediastinal silhouettes": a bare trailing part belongs to the organs named before it.
+        for h in heads_so_far:
+            edges.add((members[0], h, "modify"))
+        return []
+    return heads
+
+
+def find_relations(state: TextState) -> None:
+    words, entities, edges = state.words, state.entities, state.edges
+    chunks = _chunks(state)
+    subject: Chunk | None = None  # the anatomy a clause is about ("lungs are clear without consolidation")
+    for k, chunk in enumerate(chunks):
+        prev = chunks[k - 1] if k and chunks[k - 1].sentence == chunk.sentence else None
+        nxt = chunks[k + 1] if k + 1 < len(chunks) and chunks[k + 1].sentence == chunk.sentence else None
+        if prev is None:
+            subject = None
+        gap_before = words[prev.end:chunk.start] if prev is not None else []
+        if prev is not None and any(w in lx.TERMINATORS for w in gap_before):
+            subject = None
+        # <anatomy> is/are <descriptor or finding>; <finding> is/are <descriptor>
+        if prev is not None and chunk.head is not None and not chunk.anatomy_heads and \
+                0 < len(gap_before) <= MAX_PREDICATE_GAP and all(w in lx.PREDICATE_GAP for w in gap_before) and \
+                any(w in lx.COPULAS for w in gap_before):
+            if prev.head is None and prev.anatomy_heads:
+                for a in prev.anatomy_heads:
+                    edges.add((chunk.head, a, "located_at"))
+                chunk.located = True
+                subject = prev
+            elif prev.head is not None and not chunk.has_finding:
+                edges.add((chunk.head, prev.head, "modify"))
+                chunk.located = True  # its location is its finding's
+        # <descriptor> of/in <finding>: "position of the PICC line", "improvement in pneumothorax"
+        if chunk.head is not None and not chunk.has_finding and not chunk.anatomy_heads and nxt is not None and \
+                nxt.has_finding and 0 < nxt.start - chunk.end <= 3 and \
+                all(w in OF_GAP for w in words[chunk.end:nxt.start]):
+            edges.add((chunk.head, nxt.head, "modify"))
+            chunk.located = True
+        # <finding> in/at <anatomy>: "opacity in the right lower lobe", "tip 4 cm above the carina"
+        located = chunk.tip if chunk.tip is not None else chunk.head
+        if located is not None and not chunk.located and nxt is not None and nxt.head is None and \
+                nxt.anatomy_heads and nxt.start - chunk.end <= MAX_LOCATION_GAP:
+            gap = range(chunk.end, nxt.start)
+            if all(words[j] in lx.LOCATION_GAP or state.numeric[j] for j in gap):
+                for a in nxt.anatomy_heads:
+                    edges.add((located, a, "located_at"))
+                chunk.located = True
+        # a later finding of the same clause without anatomy: the clause's subject
+        if located is not None and not chunk.located and subject is not None and subject is not prev:
+            for a in subject.anatomy_heads:
+                edges.add((located, a, "located_at"))
+            chunk.located = True
+        if "," in gap_before or ";" in gap_before:
+            subject = None if subject is not prev else subject
+    _suggestive(state, chunks)
+    _propagate_assertion(entities, edges)
+
+
+def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
+    """``X <cue> Y`` in one sentence: X (the last finding before the cue) suggestive_of Y (and Y's list)."""
+    words, edges = state.words, state.edges
+    by_sentence: dict[int, list[Chunk]] = {}
+    for chunk in chunks:
+        if chunk.head is not None:
+            by_sentence.setdefault(chunk.sentence, []).append(chunk)
+    for sentence, observed in by_sentence.items():
+        if len(observed) < 2:
+            continue
+        s, e = state.sentences[sentence]
+        i = s
+        while i < e:
+            length, hit = _match(SUGGESTIVE, words, i) if words[i] is not None else (0, None)
+            if not hit:
+                i += 1
+                continue
+            before = [c for c in observed if c.end <= i]
+            after = [c for c in observed if c.start >= i + length and c.has_finding]
+            if before and after and after[0].start - (i + length) <= MAX_SUGGESTIVE_GAP:
+                x = before[-1].head
+                targets = [after[0]]
+                for c in after[1:]:
+                    gap = words[targets[-1].end:c.start]
+                    if gap and len(gap) <= 2 and all(w in SUGGESTIVE_LIST_GAP for w in gap):
+                        targets.append(c)
+                    else:
+                        break
+                for c in targets:
+                    if c.head != x:
+                        edges.add((x, c.head, "suggestive_of"))
+            i += length
+
+
+def _propagate_assertion(entities: list[Entity], edges: set) -> None:
+    """Descriptors share the assertion of the observation they modify (chains: slightly → increased → X)."""
+    modifies = {h: t for h, t, r in edges if r == "modify" and not entities[h].is_anatomy}
+    for head in modifies:
+        seen, tail = {head}, modifies[head]
+        while tail in modifies and tail not in seen:
+            seen.add(tail)
+            tail = modifies[tail]
+        entities[head].status = entities[tail].status

@@ -1,0 +1,281 @@
+"""igcl's radiology lexicon: the words the report parser knows, written from chest radiology practice.
+
+Every entry is lower-case. Single words are looked up per token; multi-word entries (``endotracheal tube``) are
+matched as phrases. Noun entries get their plural added automatically (:func:`plural_forms`).
+
+Word classes (how the parser uses them):
+
+- ``FINDINGS``: observation heads (OBS-*): diseases, findings, devices. ``DEVICE_WORDS`` is the device subset.
+- ``DESCRIPTORS``: observation descriptors (OBS-*): severity, size, change, chronicity, character, and the
+  predicate words of normal reports (normal, clear, unremarkable). They *modify* the observation they describe, or,
+  with none, are themselves the observation (``lungs are clear``: *clear* located_at *lungs*).
+- Anatomy (ANAT-DP) in three roles: ``ANAT_POSITION`` (left, lower, bilateral...) modify the organ after them;
+  ``ANAT_ORGAN`` (lung, lobe, heart, cardiac, pleural...) are heads; ``ANAT_PART`` (silhouette, contour, size,
+  base, apex...) modify the organ they belong to (RadGraph: *silhouette* modify → *cardiac*). Without an organ,
+  a part is the head (``at the bases``).
+- Assertion cues (never entities): negation and hedging, before (``PRE``) or after (``POST``) what they scope;
+  ``PSEUDO_NEGATION`` (``no change``) negates only itself; scope ends at ``TERMINATORS`` and, for cues before
+  their scope, at a finite verb (``VERB_TERMINATORS``) once an entity has been seen.
+- ``SUGGESTIVE_CUES``: ``X <cue> Y`` makes ``X suggestive_of Y``.
+"""
+
+from __future__ import annotations
+
+
+def plural_forms(word: str) -> tuple[str, ...]:
+    """``word`` and its English plural(s): opacity → opacities, effusion → effusions, apex → apices, ..."""
+    irregular = {"apex": ("apices", "apexes"), "hilum": ("hila", "hilums"), "vertebra": ("vertebrae",),
+                 "bulla": ("bullae",), "atelectasis": ("atelectases",), "pneumothorax": ("pneumothoraces",),
+                 "diaphragm": ("diaphragms",), "hemithorax": ("hemithoraces",), "costophrenic": (),
+                 "thorax": ("thoraces",), "emphysema": (), "edema": (), "cardiomegaly": (), "fibrosis": (),
+                 "scarring": (), "sclerosis": (), "scoliosis": (), "kyphosis": (), "pneumonia": ("pneumonias",),
+                 "vasculature": (), "parenchyma": (), "mediastinum": (), "soft tissue": ("soft tissues",),
+                 "chf": (), "copd": (), "air": (), "gas": (), "fluid": ("fluids",), "sternotomy": ("sternotomies",)}
+    if word in irregular:
+        return (word, *irregular[word])
+    last = word.rsplit(" ", 1)[-1]
+    if last.endswith(("s", "x", "sh", "ch")):
+        plural = word + "es"
+    elif last.endswith("y") and len(last) > 1 and last[-2] not in "aeiou":
+        plural = word[:-1] + "ies"
+    else:
+        plural = word + "s"
+    return (word, plural)
+
+
+# --- observations ---------------------------------------------------------------------------------------------
+# Devices (CheXpert "Support Devices" and other hardware). Multi-token names that denote one thing are one span.
+DEVICE_WORDS: frozenset[str] = frozenset({
+    "tube", "line", "catheter", "picc", "picc line", "port", "port-a-cath", "portacath", "pacemaker", "pacer",
+    "defibrillator", "aicd", "icd", "lead", "wire", "drain", "stent", "ett", "endotracheal tube", "et tube",
+    "nasogastric tube", "ng tube", "ngt", "orogastric tube", "og tube", "feeding tube", "enteric tube",
+    "dobhoff", "dobhoff tube", "chest tube", "tracheostomy tube", "tracheostomy", "swan-ganz catheter",
+    "swan-ganz", "central line", "central venous catheter", "cvc", "introducer", "sheath", "hardware", "clip",
+    "suture", "staple", "screw", "plate", "rod", "prosthesis", "device", "valve replacement", "cabg", "coil",
+    "generator", "electrode", "monitoring leads", "ij line", "ij catheter", "dialysis catheter", "hemodialysis catheter",
+    "filter", "ivc filter", "balloon pump", "iabp", "impella", "lvad", "cerclage wire", "sternotomy wire",
+})
+
+# Observation heads other than devices.
+FINDING_WORDS: frozenset[str] = frozenset({
+    "effusion", "pneumothorax", "hydropneumothorax", "hemothorax", "hydrothorax", "consolidation", "opacity",
+    "opacification", "density", "infiltrate", "infiltration", "atelectasis", "edema", "cardiomegaly", "pneumonia",
+    "infection", "aspiration", "mass", "nodule", "lesion", "tumor", "neoplasm", "carcinoma", "malignancy",
+    "metastasis", "granuloma", "calcification", "scarring", "scar", "fibrosis", "emphysema", "copd",
+    "hyperinflation", "hyperexpansion", "fracture", "deformity", "spondylosis", "osteophyte", "degeneration",
+    "thickening", "congestion", "chf", "failure", "tortuosity", "ectasia", "atherosclerosis", "calcinosis",
+    "hernia", "kyphosis", "scoliosis", "elevation", "collapse", "hemorrhage", "contusion", "air", "gas", "fluid",
+    "pneumoperitoneum", "pneumomediastinum", "emphysema", "cyst", "bulla", "bleb", "cavity", "cavitation",
+    "adenopathy", "lymphadenopathy", "prominence", "enlargement", "widening", "blunting", "sternotomy",
+    "thoracotomy", "lobectomy", "pneumonectomy", "mastectomy", "cholecystectomy", "surgery", "process",
+    "disease", "abnormality", "finding", "change", "changes", "pathology", "markings", "marking", "pattern",
+    "haziness", "plaque", "overload", "bronchiectasis", "nodularity", "lucency", "deviation", "shift",
+    "displacement", "dilatation", "dilation", "aneurysm", "volume loss", "loss", "injury", "sarcoidosis",
+    "tuberculosis", "tb", "histoplasmosis", "osteopenia", "arthritis", "arthropathy", "spur", "loculation",
+    "hypoinflation", "hypoventilation", "insufflation", "engorgement", "redistribution", "cephalization",
+    "distention", "distension", "narrowing", "thickness", "lymphangitic", "metastases", "osteoporosis",
+    "embolism", "infarct", "infarction", "abscess", "empyema", "bronchitis", "asthma", "pleurisy", "ards",
+    "interstitial edema", "air bronchograms", "bronchogram",
+    "pneumatocele", "subsegmental", "airspace disease", "air space disease", "airspace opacity",
+})
+FINDINGS: frozenset[str] = frozenset(form for w in FINDING_WORDS | DEVICE_WORDS for form in plural_forms(w))
+
+DESCRIPTORS: frozenset[str] = frozenset({
+    # severity / size / amount
+    "mild", "mildly", "minimal", "minimally", "slight", "slightly", "small", "tiny", "trace", "moderate",
+    "moderately", "large", "severe", "severely", "marked", "markedly", "massive", "extensive", "significant",
+    "mild-to-moderate", "moderate-to-severe", "mild-moderate", "moderate-severe", "borderline", "subtle",
+    "minor", "substantial", "considerable", "prominent", "enlarged", "big", "huge", "increasing",
+    # change / comparison
+    "new", "newly", "increased", "increase", "decreased", "decrease", "decreasing", "improved", "improving",
+    "improvement", "worsened", "worsening", "worse", "unchanged", "stable", "stably", "persistent", "persistently",
+    "persists", "persisting", "residual", "resolving", "interval", "again", "redemonstrated", "re-demonstrated",
+    "similar", "progression", "progressed", "progressive", "developing", "evolving", "recurrent", "known",
+    "previously", "grossly", "essentially",
+    # chronicity
+    "acute", "chronic", "subacute", "old", "healed", "healing", "remote", "longstanding", "long-standing",
+    # character
+    "focal", "diffuse", "diffusely", "patchy", "streaky", "linear", "nodular", "reticular", "reticulonodular",
+    "interstitial", "alveolar", "confluent", "multifocal", "hazy", "ill-defined", "well-defined", "round",
+    "rounded", "irregular", "calcified", "noncalcified", "non-calcified", "cavitary", "bullous", "degenerative",
+    "atherosclerotic", "tortuous", "ectatic", "elevated", "widened", "hyperinflated", "hyperexpanded",
+    "flattened", "flattening", "blunted", "low", "lower-lying", "displaced", "nondisplaced", "non-displaced",
+    "compression", "wedge", "dense", "discrete", "vague", "faint", "scattered", "multiple", "several",
+    "numerous", "few", "coarse", "coarsened", "fine", "consolidative", "atelectatic", "infectious",
+    "inflammatory", "postoperative", "post-operative", "postsurgical", "surgical", "expected", "appropriate",
+    "satisfactory", "standard", "unremarkable", "normal", "clear", "well-expanded", "expanded", "low-lying",
+    "abnormal", "obscured", "obscuring", "layering", "loculated", "small-to-moderate",
+    "moderate-sized", "small-sized", "large-sized", "medium", "moderate-size", "minimal-to-mild", "unfolded",
+    "unfolding", "hypoinflated", "hyperlucent", "lucent", "opacified", "collapsed",
+    "poorly", "enlarging",
+    # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
+    # "position of the PICC line", "endotracheal tube tip")
+    "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
+    "appearance", "configuration",
+})
+
+# --- anatomy --------------------------------------------------------------------------------------------------
+ANAT_POSITION: frozenset[str] = frozenset({
+    "left", "right", "bilateral", "bilaterally", "both", "upper", "lower", "mid", "middle", "midline", "basal",
+    "basilar", "bibasilar", "bibasal", "apical", "biapical", "perihilar", "peribronchial", "retrocardiac",
+    "subsegmental", "segmental", "lateral", "medial", "anterior", "posterior", "superior", "inferior", "central",
+    "peripheral", "distal", "proximal", "ipsilateral", "contralateral", "right-sided", "left-sided",
+    "thoracic", "lumbar", "cervical", "dorsal", "infrahilar", "suprahilar", "paratracheal", "paramediastinal",
+    "subpleural", "subcutaneous", "lingular", "lobar", "multilobar", "unilateral", "cephalad", "caudal",
+    "dependent", "posterolateral", "anterolateral", "inferolateral", "upper-lobe", "lower-lobe",
+    "infraclavicular", "supraclavicular", "subdiaphragmatic", "subsegmental", "juxtahilar",
+})
+ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
+    "lung", "lobe", "lingula", "heart", "cardiac", "pleural", "pleura", "pulmonary", "hilar", "hilum", "hila",
+    "mediastinal", "mediastinum", "cardiomediastinal", "cardiopulmonary", "costophrenic", "cardiophrenic",
+    "hemidiaphragm", "diaphragm", "diaphragmatic", "chest", "thorax", "hemithorax", "parenchyma", "parenchymal",
+    "airspace", "air space", "aorta", "aortic", "trachea", "tracheal", "carina", "bronchus", "bronchi",
+    "bronchial", "bronchovascular", "vascular", "vessel", "vasculature", "spine", "vertebra", "vertebral", "rib",
+    "clavicle", "scapula", "humerus", "shoulder", "sternum", "sternal", "abdomen", "abdominal", "stomach",
+    "gastric", "bowel", "liver", "spleen", "esophagus", "esophageal", "svc", "superior vena cava", "vena cava",
+    "cavoatrial junction", "atrium", "atrial", "ventricle", "ventricular", "pericardial", "pericardium",
+    "interstitium", "alveolar", "osseous", "bony", "skeletal", "soft tissue", "breast", "axilla", "axillary",
+    "neck", "jugular", "ij", "internal jugular", "subclavian", "brachiocephalic", "azygos", "arteries", "artery",
+    "arterial", "venous", "vein", "thyroid", "tissue", "fissure", "pulmonic", "cardiothoracic", "t-spine",
+    "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
+    "lungs", "body", "bones", "bone", "skin", "muscle",
+})
+ANAT_PART_WORDS: frozenset[str] = frozenset({
+    "silhouette", "contour", "size", "volume", "base", "apex", "angle", "margin", "border", "region", "zone",
+    "field", "knob", "arch", "outline", "surface", "segment", "junction", "wall", "level", "aspect", "portion",
+    "recess", "sulcus", "space", "structure", "shadow", "caliber", "width", "dome", "side",
+    "periphery",
+})
+ANAT_ORGAN: frozenset[str] = frozenset(form for w in ANAT_ORGAN_WORDS for form in plural_forms(w))
+ANAT_PART: frozenset[str] = frozenset(form for w in ANAT_PART_WORDS for form in plural_forms(w))
+
+# A word can be in only one class; these precedences settle the overlaps above (e.g. "interstitial", "alveolar",
+# "subsegmental" are anatomy in RadGraph when they locate a finding).
+FINDINGS_ONLY = FINDINGS - ANAT_ORGAN - ANAT_PART - ANAT_POSITION
+DESCRIPTORS_ONLY = DESCRIPTORS - FINDINGS - ANAT_ORGAN - ANAT_PART - ANAT_POSITION
+
+# --- assertion cues ---------------------------------------------------------------------------------------------
+# Multi-word cues are matched as phrases (tuples of lower-case tokens).
+NEGATION_PRE: frozenset[tuple[str, ...]] = frozenset({
+    ("no",), ("without",), ("negative", "for"), ("free", "of"), ("clear", "of"), ("absence", "of"),
+    ("absent",), ("resolution", "of"), ("resolved",), ("removal", "of"), ("neither",), ("nor",),
+    ("rather", "than"), ("never",), ("not",), ("none",), ("no", "longer"),
+    ("ruled", "out"), ("removed",), ("interval", "removal", "of"), ("negative",),
+})
+# Cues that may follow what they negate ("pneumothorax is not seen", "effusion has resolved"): applied backwards
+# when no entity follows them in the clause.
+NEGATION_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
+    ("not",), ("absent",), ("resolved",), ("removed",), ("no", "longer"), ("ruled", "out"), ("negative",),
+})
+HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
+    ("may",), ("might",), ("could",), ("possible",), ("possibly",), ("probable",), ("probably",), ("likely",),
+    ("questionable",), ("question", "of"), ("suspicious", "for"), ("concerning", "for"), ("suggestive", "of"),
+    ("suspected",), ("suspect",), ("suspicion", "of"), ("worrisome", "for"), ("cannot", "exclude"),
+    ("can", "not", "exclude"), ("can't", "exclude"), ("cannot", "be", "excluded"), ("not", "excluded"),
+    ("cannot", "rule", "out"), ("not", "ruled", "out"), ("cannot", "be", "ruled", "out"),
+    ("not", "be", "excluded"), ("difficult", "to", "exclude"), ("versus",), ("vs",), ("vs.",),
+    ("presumably",), ("presumed",), ("equivocal",), ("differential",), ("suggest",), ("suggests",),
+    ("suggesting",), ("would", "favor"), ("favored",), ("favor",), ("may", "represent"), ("?",),
+    ("not", "entirely", "excluded"), ("not", "be", "ruled", "out"), ("uncertain",), ("indeterminate",),
+    ("perhaps",), ("rule", "out"), ("r/o",),
+})
+HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
+    ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
+    ("not", "excluded"), ("not", "ruled", "out"), ("cannot", "be", "ruled", "out"), ("not", "be", "excluded"),
+    ("versus",), ("vs",), ("vs.",), ("?",), ("questionable",), ("not", "entirely", "excluded"),
+    ("not", "be", "ruled", "out"), ("equivocal",), ("presumed",), ("uncertain",), ("favored",),
+})
+# Hedge cues that do not lift a negation already in force: "no opacity to suggest pneumonia" negates pneumonia.
+HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
+    ("suggest",), ("suggests",), ("suggesting",), ("suggestive", "of"), ("concerning", "for"),
+    ("suspicious", "for"), ("worrisome", "for"), ("question", "of"),
+})
+# "No change", "no interval change", "without significant change": negates the change, not what follows.
+PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})
+PSEUDO_NEGATION_FILLERS: frozenset[str] = frozenset({"significant", "interval", "appreciable", "substantial",
+                                                      "definite", "major", "substantive", "gross", "real"})
+# Descriptors that also flag uncertainty for derived labels only (RadGraph keeps them OBS-DP).
+TERMINATORS: frozenset[str] = frozenset({
+    ".", ";", ":", "but", "however", "although", "though", "which", "while", "whereas", "except", "otherwise",
+    "aside", "apart", "nonetheless", "nevertheless", "yet", "now", "there", "though", "still", "since",
+    "because", "given", "and/or", "then", "this", "these", "that", "it", "they", "what",
+})
+SENTENCE_END: frozenset[str] = frozenset({".", "?", "!"})
+VERB_TERMINATORS: frozenset[str] = frozenset({
+    "is", "are", "was", "were", "has", "have", "had", "appear", "appears", "appeared", "remain", "remains",
+    "remained", "demonstrates", "demonstrate", "shows", "show", "measures", "measuring", "projects", "projecting",
+    "terminates", "terminating", "extends", "extending", "overlies", "overlying", "persist", "persists",
+})
+# Punctuation and words that may stand between two anatomy words of one coordinated phrase
+# ("cardiac and mediastinal silhouettes").
+ANAT_COORDINATORS: frozenset[str] = frozenset({"and", "or", ",", "/", "-"})
+COPULAS: frozenset[str] = frozenset({
+    "is", "are", "was", "were", "be", "been", "remain", "remains", "remained", "appear", "appears", "appeared",
+    "has", "have", "had", "seem", "seems", "look", "looks", "became", "become", "becomes",
+})
+# Words allowed between a subject and its predicate ("lungs are again clear", "heart size is within normal
+# limits", "the heart is not significantly enlarged").
+PREDICATE_GAP: frozenset[str] = COPULAS | frozenset({
+    "not", "again", "otherwise", "now", "still", "within", "currently", "overall", "stably", "grossly", "well",
+    "also", "both", "each", "all", "slightly", "the", "in", "at", "of", "top", "upper", "limits", "limit",
+    "somewhat", "considered", "likely", "probably", "possibly", "essentially", "been", "seen", "to", "be",
+    "noted", "unchanged", "relatively", "more", "less", "very", "quite", "and", "mildly", "perhaps",
+})
+# Words allowed between an observation and the anatomy it is located at ("opacity in the right lower lobe",
+# "tip 4 cm above the carina", "atelectasis at both lung bases").
+LOCATION_GAP: frozenset[str] = frozenset({
+    "in", "at", "within", "of", "on", "the", "both", "involving", "along", "over", "overlying", "near", "into",
+    "throughout", "projecting", "projects", "from", "to", "above", "below", "cm", "mm", "centimeters",
+    "approximately", "about", "terminates", "terminating", "ends", "ending", "extending", "extends", "seen",
+    "noted", "identified", "present", "is", "are", "a", "an", "its", "level", "lies", "which", "tip", "overlies",
+    "inferior", "superior", "across", "beneath", "behind", "adjacent", "abutting", "outlining", "obscuring",
+    "by", "just", "posteriorly", "anteriorly", "laterally", "medially", "region", "bilaterally", "each",
+    "out", "upon", "around", "between", "visualized", "also", "again", "demonstrated", "located", "positioned",
+    "situated", "placed", "there", "with", "within", "again", "redemonstrated",
+})
+SUGGESTIVE_CUES: frozenset[tuple[str, ...]] = frozenset({
+    ("represent",), ("represents",), ("representing",), ("reflect",), ("reflects",), ("reflecting",),
+    ("suggestive", "of"), ("suggest",), ("suggests",), ("suggesting",), ("consistent", "with"),
+    ("compatible", "with"), ("concerning", "for"), ("suspicious", "for"), ("worrisome", "for"), ("due", "to"),
+    ("secondary", "to"), ("indicating",), ("indicative", "of"), ("likely",), ("probably",), ("possibly",),
+    ("related", "to"), ("caused", "by"), ("could", "be"), ("may", "be"),
+    ("concern", "for"), ("characteristic", "of"), ("typical", "of"), ("attributable", "to"), ("favor",),
+    ("favoring",),
+})
+
+# --- CheXpert observations (igcl.labels.CHEXPERT_OBSERVATIONS) from graph mentions ---------------------------
+# A finding word names its observation wherever it is.
+CHEXPERT_BY_WORD: dict[str, tuple[str, ...]] = {
+    **{w: ("Cardiomegaly",) for w in ("cardiomegaly",)},
+    **{w: ("Edema",) for w in ("edema", "chf", "congestion", "overload", "interstitial edema")},
+    **{w: ("Consolidation",) for w in plural_forms("consolidation") + ("consolidative",)},
+    **{w: ("Pneumonia",) for w in plural_forms("pneumonia") + plural_forms("infection") + ("infectious",)},
+    **{w: ("Atelectasis",) for w in plural_forms("atelectasis") + ("atelectatic", "collapse", "collapsed")},
+    **{w: ("Pneumothorax",) for w in plural_forms("pneumothorax")},
+    "hydropneumothorax": ("Pneumothorax", "Pleural Effusion"),
+    **{w: ("Pleural Effusion",) for w in ("hydrothorax", "hemothorax")},
+    **{w: ("Fracture",) for w in plural_forms("fracture") + ("fx",)},
+    **{w: ("Lung Opacity",) for w in (*plural_forms("opacity"), *plural_forms("opacification"), "density",
+                                       "densities", *plural_forms("infiltrate"), "infiltration", "haziness",
+                                       "airspace disease", "air space disease", "airspace opacity", "opacified")},
+    **{w: ("Lung Lesion",) for w in (*plural_forms("mass"), *plural_forms("nodule"), *plural_forms("lesion"),
+                                      *plural_forms("tumor"), *plural_forms("neoplasm"), "carcinoma", "malignancy",
+                                      "metastasis", "metastases")},
+    **{w: ("Support Devices",) for w in DEVICE_WORDS - {"clip", "suture", "staple", "screw", "plate", "rod",
+                                                          "hardware", "cabg", "coil", "cerclage wire",
+                                                          "sternotomy wire", "wire", "prosthesis", "filter"}
+       for w in plural_forms(w)},
+}
+# Words that name an observation only at some anatomy: (word, anatomy) → observation.
+EFFUSION_WORDS = frozenset(plural_forms("effusion"))
+PLEURAL_ANATOMY = frozenset({"pleural", "pleura", "pleurae", "costophrenic", "costophrenics"})
+NONPLEURAL_EFFUSION_ANATOMY = frozenset({"pericardial", "pericardium", "joint", "shoulder", "abdominal"})
+PLEURAL_OTHER_WORDS = frozenset({"thickening", "plaque", "plaques", "fibrosis", "scarring", "scar", "scars",
+                                 "calcification", "calcifications", "calcified"})
+PLEURAL_EFFUSION_AT_PLEURA_WORDS = frozenset({"fluid", "blunting", "blunted"})
+LUNG_OPACITY_SCAR_WORDS = frozenset({"scarring", "scar", "scars"})
+ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence", "large", "widened", "widening",
+                            "enlarging"})
+NORMAL_WORDS = frozenset({"normal", "unremarkable", "within"})
+HEART_ANATOMY = frozenset({"heart", "cardiac"})
+MEDIASTINUM_ANATOMY = frozenset({"mediastinal", "mediastinum", "cardiomediastinal"})

@@ -1,0 +1,104 @@
+"""Radiology report text → RadGraph-schema entity-relation graph (:class:`ReportParser`).
+
+Only the FINDINGS and IMPRESSION sections are parsed (as RadGraph annotates them), or the whole text when it has
+neither header (:func:`igcl.reports.sections.split_sections`). The text from the first section's body to the last
+one's end is tokenized once, with the other characters in between (other headers, e.g. ``IMPRESSION:``) blanked
+to spaces so that character offsets stay those of the report. The rules are in :mod:`igcl.reports.extract`, the
+words in :mod:`igcl.reports.lexicon`, the spaCy components in :mod:`igcl.reports.components`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from bisect import bisect_right
+from typing import Iterable, Iterator
+
+import spacy
+from scispacy.custom_tokenizer import combined_rule_tokenizer
+from spacy.tokens import Doc
+
+from igcl.reports import components
+from igcl.reports.graph import ANAT_LABEL, Edge, Node, ReportGraph, relation_allowed
+from igcl.reports.sections import Section, split_sections
+
+log = logging.getLogger(__name__)
+
+_EMPTY = ReportGraph((), ())
+
+
+def build_pipeline() -> spacy.language.Language:
+    """``spacy.blank("en")`` + scispacy's rule tokenizer + the igcl components (no statistical models)."""
+    nlp = spacy.blank("en")
+    nlp.tokenizer = combined_rule_tokenizer(nlp)
+    nlp.max_length = 1 << 31  # reports are parsed linearly; a huge one is slow, never an error
+    for name in components.PIPE_NAMES:
+        nlp.add_pipe(name)
+    return nlp
+
+
+class ReportParser:
+    """Parses report texts into :class:`ReportGraph` objects.
+
+    Builds its spaCy pipeline once; pickling sends no pipeline (a worker process rebuilds it in about a second).
+    ``parse`` and ``parse_many`` never raise on odd text: empty or blank text gives an empty graph.
+    """
+
+    def __init__(self) -> None:
+        self.nlp = build_pipeline()
+
+    def __reduce__(self):
+        return (ReportParser, ())
+
+    def parse(self, text: str) -> ReportGraph:
+        return next(self.parse_many([text]))
+
+    def parse_many(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[ReportGraph]:
+        """One graph per text, in order (``nlp.pipe`` over the section texts)."""
+        contexts: deque[tuple[str, int, list[Section]]] = deque()  # nlp.pipe keeps order
+
+        def docs() -> Iterator[Doc]:
+            for text in texts:
+                if not isinstance(text, str):
+                    raise TypeError(f"report text must be str, got {type(text).__name__}")
+                sections = split_sections(text)
+                region, offset = _region(text, sections)
+                doc = self.nlp.make_doc(region)
+                doc.user_data[components.SECTION_STARTS_KEY] = [s.start - offset for s in sections]
+                contexts.append((text, offset, sections))
+                yield doc
+
+        for doc in self.nlp.pipe(docs(), batch_size=batch_size):
+            text, offset, sections = contexts.popleft()
+            yield _graph(doc, text, offset, sections)
+
+
+def _region(text: str, sections: list[Section]) -> tuple[str, int]:
+    """The text from the first section's start to the last one's end, non-section characters blanked."""
+    if not sections:
+        return "", 0
+    start, end = sections[0].start, sections[-1].end
+    pieces, cursor = [], start
+    for section in sections:
+        if section.start > cursor:
+            gap = text[cursor:section.start]
+            pieces.append("".join(c if c == "\n" else " " for c in gap))
+        pieces.append(text[section.start:section.end])
+        cursor = section.end
+    return "".join(pieces), start
+
+
+def _graph(doc: Doc, text: str, offset: int, sections: list[Section]) -> ReportGraph:
+    state = doc.user_data.get(components.STATE_KEY)
+    if state is None or not state.entities:
+        return _EMPTY
+    section_starts = [s.start for s in sections]
+    nodes = []
+    for entity in state.entities:
+        start, end = state.starts[entity.start] + offset, state.ends[entity.end - 1] + offset
+        section = sections[max(0, bisect_right(section_starts, start) - 1)].name
+        label = ANAT_LABEL if entity.is_anatomy else "OBS-" + entity.status
+        nodes.append(Node(text[start:end], label, start, end, section))
+    edges = [Edge(h, t, r) for h, t, r in sorted(state.edges)
+             if h != t and relation_allowed(r, nodes[h].label, nodes[t].label)]
+    return ReportGraph(tuple(nodes), tuple(edges))
