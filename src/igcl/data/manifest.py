@@ -40,6 +40,7 @@ LABEL_VALUES = (1.0, 0.0, -1.0)
 LINE = "line"
 # Listing folders is I/O-bound (and slow on network file systems), so more threads than cores pay off.
 LISTING_THREADS = 16
+LISTING_BATCH = 256  # folders per thread-pool task
 
 
 class IngestError(ValueError):
@@ -196,29 +197,38 @@ def keep_views(df: pl.DataFrame, views: tuple[str, ...], counts: dict[str, int])
 # --- existence checks ---------------------------------------------------------------------------------------------
 
 
-def _list_dir(path: str) -> list[str]:
-    try:
-        return os.listdir(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return []
-    except OSError as err:
-        raise IngestError(f"{path}: cannot list folder ({err})") from err
+def _list_folders(root: str, folders: list[str]) -> list[str]:
+    """``folder/name`` for every entry of every folder (below ``root``); a missing folder lists nothing."""
+    entries = []
+    for folder in folders:
+        try:
+            names = os.listdir(os.path.join(root, folder))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError as err:
+            raise IngestError(f"{os.path.join(root, folder)}: cannot list folder ({err})") from err
+        prefix = folder + "/"
+        entries.extend(prefix + name for name in names)
+    return entries
 
 
 def existing(root: Path, relative: pl.Series, *, desc: str, threads: int = LISTING_THREADS) -> pl.Series:
-    """Which ``relative`` paths (posix, below ``root``, each inside a folder) exist: a boolean Series aligned with ``relative``.
+    """Which ``relative`` paths (posix, below ``root``, each inside a folder) exist: a boolean Series aligned
+    with ``relative``.
 
-    One ``os.listdir`` per distinct parent folder (in a thread pool) instead of one stat per file: MIMIC-CXR-JPG
-    has 377,110 images in 227,835 study folders.
+    One ``os.listdir`` per distinct parent folder instead of one stat per file (MIMIC-CXR-JPG has 377,110 images
+    in 227,835 study folders), in batches of folders over a thread pool: listing waits on the file system
+    (network file systems especially), and batches keep the pool's per-task overhead small.
     """
-    parents = relative.str.replace(r"/[^/]*$", "")
-    folders = parents.unique().sort().to_list()
+    folders = relative.str.replace(r"/[^/]*$", "").unique().sort().to_list()
+    batches = [folders[i:i + LISTING_BATCH] for i in range(0, len(folders), LISTING_BATCH)]
     names: list[str] = []
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        listings = pool.map(_list_dir, (os.path.join(root, f) for f in folders))
-        for folder, listing in tqdm(zip(folders, listings), total=len(folders), desc=desc, unit="folder",
-                                    disable=len(folders) < 1000, leave=False):
-            names.extend(f"{folder}/{name}" for name in listing)
+        listings = pool.map(_list_folders, [os.fspath(root)] * len(batches), batches)
+        with tqdm(total=len(folders), desc=desc, unit="folder", disable=len(folders) < 10_000, leave=False) as bar:
+            for batch, listing in zip(batches, listings):
+                names.extend(listing)
+                bar.update(len(batch))
     return relative.is_in(pl.Series(names, dtype=pl.String).implode())
 
 

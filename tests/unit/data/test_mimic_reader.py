@@ -7,11 +7,12 @@ import json
 import logging
 from pathlib import Path
 
+import polars as pl
 import pytest
 from ingest_fixtures import MIMIC_IMAGES, edit_csv, leftovers, mimic_study_dir, write_mimic_tree
 
 from igcl.data.columns import MIMIC_CHEXPERT_CSV, MIMIC_METADATA_CSV, MIMIC_SPLIT_CSV
-from igcl.data.manifest import IngestConfig, IngestError, write_manifest
+from igcl.data.manifest import IngestConfig, IngestError, existing, write_manifest
 from igcl.data.mimic import read_mimic
 from igcl.io import sidecar_path
 from igcl.labels import CHEXPERT_OBSERVATIONS
@@ -293,3 +294,20 @@ def test_labels_file_disagrees_on_subject(root: Path, tmp_path: Path) -> None:
 def test_gzip_of_a_binary_file_is_not_a_csv(root: Path, tmp_path: Path) -> None:
     (root / MIMIC_METADATA_CSV).write_bytes(gzip.compress(bytes(range(256)) * 4))
     ingest_error(root, tmp_path, f"{root / MIMIC_METADATA_CSV}: not a readable CSV file")
+
+
+def test_existence_check_over_many_folder_batches(tmp_path: Path) -> None:
+    # 700 folders = 3 thread-pool batches; every 7th file absent, every 100th folder absent altogether.
+    relative, expected = [], []
+    for f in range(700):
+        folder = tmp_path / f"files/p1{f % 10}/f{f}"
+        if f % 100:
+            folder.mkdir(parents=True)
+        for n in range(2):
+            name = f"files/p1{f % 10}/f{f}/{n}.jpg"
+            present = bool(f % 100) and (2 * f + n) % 7 != 0
+            if present:
+                (tmp_path / name).touch()
+            relative.append(name)
+            expected.append(present)
+    assert existing(tmp_path, pl.Series(relative), desc="test").to_list() == expected
