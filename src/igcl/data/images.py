@@ -54,7 +54,9 @@ def normalize_images(batch: np.ndarray | torch.Tensor, device: torch.device | st
         raise ValueError(f"normalize_images: expected shape [B, H, W] or [B, 1, H, W], got {list(tensor.shape)}")
     if device is not None:
         tensor = tensor.to(device, non_blocking=True)
-    return (tensor.float() / 255.0 - IMAGE_MEAN) / IMAGE_STD
+    # (x / 255 - mean) / std folded into one multiply and one subtract, both in place: on the CPU this halves the
+    # memory passes of the naive expression (the loader's main cost); values agree to float32 rounding (< 1e-6).
+    return tensor.float().mul_(1.0 / (255.0 * IMAGE_STD)).sub_(IMAGE_MEAN / IMAGE_STD)
 
 
 class ImageShard:

@@ -80,8 +80,11 @@ def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int) ->
         for paths in chunks:
             yield decode_chunk(paths, size)
         return
-    # forkserver: workers do not inherit the parent's threads (tqdm's monitor, torch's pools in a test process)
-    pool = ProcessPoolExecutor(max_workers=threads, mp_context=multiprocessing.get_context("forkserver"))
+    # forkserver: workers do not inherit the parent's threads (tqdm's monitor, torch's pools in a test process);
+    # the server imports this module once, so each worker starts as a cheap fork of it, not a fresh import
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    pool = ProcessPoolExecutor(max_workers=threads, mp_context=context)
     pending: deque[Future[ChunkResult]] = deque()
     remaining = iter(chunks)
     try:
