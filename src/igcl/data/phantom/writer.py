@@ -1,0 +1,255 @@
+"""Write the phantom MIMIC-CXR-JPG 2.0.0 and CheXpert-v1.0-small trees, in the official layouts.
+
+MIMIC-CXR-JPG tree (``mimic_out``)::
+
+    mimic-cxr-2.0.0-metadata.csv.gz   one row per image: dicom_id, subject_id, study_id, ViewPosition (PA/AP/LATERAL), ...
+    mimic-cxr-2.0.0-split.csv.gz      one row per image: dicom_id, study_id, subject_id, split (train/validate/test)
+    mimic-cxr-2.0.0-chexpert.csv.gz   one row per study: subject_id, study_id, 14 labels (1.0 / 0.0 / -1.0 / blank)
+    files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg
+    files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.masks.npz
+    files/p10/p10000032/s50414267.txt (the report)
+
+CheXpert tree (``chexpert_out``)::
+
+    train.csv, valid.csv   Path, Sex, Age, Frontal/Lateral, AP/PA, 14 labels
+    train/patient00001/study1/view1_frontal.jpg (+ view2_lateral.jpg, + <stem>.masks.npz)
+    valid/patient00301/study1/view1_frontal.jpg
+
+``Path`` is relative to the tree's parent and starts with the tree's own directory name (``CheXpert-v1.0-small``
+in the pipeline), exactly as the real CSVs. train.csv labels are what a labeler reads from the (unwritten)
+report, with -1.0 and blanks; valid.csv labels are the image truth, 1.0 / 0.0 only, as CheXpert's radiologist
+consensus validation set.
+
+Lesion masks: ``<image stem>.masks.npz`` beside every image (possibly with no arrays), a NumPy ``.npz`` archive
+with one boolean array of the image's shape [size, size] per drawn finding, keyed ``Observation|location``
+(e.g. ``Consolidation|left lower lobe``, ``Pleural Effusion|bilateral``, ``Support Devices|PICC``); load with
+``np.load(path)``. Hedged findings that the image does not show have no mask.
+
+Determinism: every study comes from its own generator (see :mod:`igcl.data.phantom.study`), rows are written in
+study order, gzip headers carry mtime 0 and no file name, npz members a fixed timestamp; so the same config gives
+byte-identical trees for any number of worker processes.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import logging
+import math
+import multiprocessing
+import os
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from igcl.data.columns import (CHEXPERT_COLUMNS, CHEXPERT_CSVS, MIMIC_CHEXPERT_COLUMNS, MIMIC_CHEXPERT_CSV, MIMIC_METADATA_COLUMNS,
+                               MIMIC_METADATA_CSV, MIMIC_SPLIT_COLUMNS, MIMIC_SPLIT_CSV)
+from igcl.data.phantom.config import PhantomConfig
+from igcl.data.phantom.render import render
+from igcl.data.phantom.study import (CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable, sample_study,
+                                     sample_subject, subject_table)
+from igcl.io import atomic_dir
+
+log = logging.getLogger(__name__)
+
+WINDOW = 1024  # studies in flight at once: bounds memory whatever the data set size
+VIEW_CODE = {"PA": "postero-anterior", "AP": "antero-posterior", "LATERAL": "lateral"}
+PROCEDURE = {("PA", True): "CHEST (PA AND LAT)", ("PA", False): "CHEST (PA)", ("AP", True): "CHEST (PORTABLE AP)",
+             ("AP", False): "CHEST (PORTABLE AP)"}
+
+
+def format_label(value: float) -> str:
+    """CheXpert CSV cell: 1.0 / 0.0 / -1.0, blank for not mentioned (NaN)."""
+    return "" if math.isnan(value) else f"{value:.1f}"
+
+
+def write_masks(path: Path, masks: Mapping[str, np.ndarray]) -> None:
+    """Write ``masks`` as an ``.npz`` (deflated) whose members have a fixed timestamp, so bytes are reproducible
+    (``np.savez_compressed`` stamps the current time)."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for key in sorted(masks):
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(masks[key], dtype=bool), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
+
+
+class CsvWriter:
+    """A CSV written row by row, gzip-compressed (with a reproducible header: mtime 0, no file name) or plain."""
+
+    def __init__(self, path: Path, header: tuple[str, ...], *, compress: bool) -> None:
+        self._raw = open(path, "wb")
+        stream = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0, filename="") if compress else self._raw
+        self._text = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+        self._writer = csv.writer(self._text, lineterminator="\n")
+        self._writer.writerow(header)
+        self.rows = 0
+
+    def write(self, row: list) -> None:
+        self._writer.writerow(row)
+        self.rows += 1
+
+    def close(self) -> None:
+        self._text.close()  # closes the gzip stream too, which writes its trailer
+        if not self._raw.closed:
+            self._raw.close()
+
+
+@dataclass
+class StudyRows:
+    """What one worker hands back for the CSVs (the images and report are already on disk)."""
+
+    dataset: int
+    metadata: list[list] = field(default_factory=list)
+    split: list[list] = field(default_factory=list)
+    chexpert: list[list] = field(default_factory=list)
+    images: int = 0
+
+
+@dataclass(frozen=True)
+class _Job:
+    cfg: PhantomConfig
+    mimic_root: Path
+    chexpert_root: Path
+    chexpert_prefix: str
+    tables: dict[int, SubjectTable]
+
+
+_JOB: _Job | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _save_images(study: Study, directory: Path, stems: list[str], quality: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for image, stem in zip(study.images, stems):
+        pixels, masks = render(image.spec)
+        Image.fromarray(pixels, "L").save(directory / f"{stem}.jpg", format="JPEG", quality=quality)
+        write_masks(directory / f"{stem}.masks.npz", masks)
+
+
+def _mimic_study(job: _Job, index: int) -> StudyRows:
+    table = job.tables[MIMIC]
+    j = int(table.subject_of[index])
+    subject = sample_subject(job.cfg, MIMIC, j)
+    study = sample_study(job.cfg, MIMIC, index, subject, int(table.order[index]))
+    subject_id, study_id = int(table.subject_ids[j]), int(table.study_ids[index])
+    subject_dir = job.mimic_root / "files" / f"p{str(subject_id)[:2]}" / f"p{subject_id}"
+    _save_images(study, subject_dir / f"s{study_id}", [im.dicom_id for im in study.images], job.cfg.jpeg_quality)
+    (subject_dir / f"s{study_id}.txt").write_text(study.report, encoding="utf-8")
+    rows = StudyRows(MIMIC, images=len(study.images))
+    lateral = len(study.images) > 1
+    procedure = PROCEDURE[(study.projection, lateral)]
+    size = job.cfg.image_size
+    for image in study.images:
+        rows.metadata.append([image.dicom_id, subject_id, study_id, procedure, image.projection, size, size,
+                              study.study_date, study.study_time, procedure, VIEW_CODE[image.projection],
+                              study.orientation])
+        rows.split.append([image.dicom_id, study_id, subject_id, subject.split])
+    rows.chexpert.append([subject_id, study_id] + [format_label(study.labels[c]) for c in MIMIC_CHEXPERT_COLUMNS[2:]])
+    return rows
+
+
+def _chexpert_study(job: _Job, dataset: int, index: int) -> StudyRows:
+    table = job.tables[dataset]
+    j = int(table.subject_of[index])
+    order = int(table.order[index])
+    subject = sample_subject(job.cfg, dataset, j)
+    study = sample_study(job.cfg, dataset, index, subject, order)
+    split = "train" if dataset == CHEXPERT_TRAIN else "valid"
+    patient = j + 1 + (job.tables[CHEXPERT_TRAIN].n_subjects if dataset == CHEXPERT_VALID else 0)
+    relative = f"{split}/patient{patient:05d}/study{order + 1}"
+    stems = [f"view{k}_{'lateral' if im.projection == 'LATERAL' else 'frontal'}"
+             for k, im in enumerate(study.images, 1)]
+    _save_images(study, job.chexpert_root / relative, stems, job.cfg.jpeg_quality)
+    labels = study.labels if dataset == CHEXPERT_TRAIN else study.truth
+    rows = StudyRows(dataset, images=len(study.images))
+    for image, stem in zip(study.images, stems):
+        frontal = image.projection != "LATERAL"
+        rows.chexpert.append([f"{job.chexpert_prefix}/{relative}/{stem}.jpg",
+                              "Female" if subject.sex == "F" else "Male", subject.age + order,
+                              "Frontal" if frontal else "Lateral", image.projection if frontal else ""]
+                             + [format_label(labels[c]) for c in CHEXPERT_COLUMNS[5:]])
+    return rows
+
+
+def _run(task: tuple[int, int]) -> StudyRows:
+    assert _JOB is not None, "worker not initialised"
+    dataset, index = task
+    if dataset == MIMIC:
+        return _mimic_study(_JOB, index)
+    return _chexpert_study(_JOB, dataset, index)
+
+
+def _results(tasks: list[tuple[int, int]], threads: int) -> Iterator[StudyRows]:
+    """Rows of every task in task order, computed ``threads`` processes wide, ``WINDOW`` studies at a time."""
+    if threads <= 1:
+        for task in tasks:
+            yield _run(task)
+        return
+    assert _JOB is not None
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with multiprocessing.get_context(method).Pool(threads, initializer=_init_worker, initargs=(_JOB,)) as pool:
+        for start in range(0, len(tasks), WINDOW):
+            yield from pool.imap(_run, tasks[start:start + WINDOW], chunksize=8)
+
+
+def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str], chexpert_out: str | os.PathLike[str],
+                     threads: int = 1) -> dict[str, int]:
+    """Write both trees (each atomically: complete or absent). Returns row counts per CSV and image counts."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    mimic_out, chexpert_out = Path(mimic_out), Path(chexpert_out)
+    sizes = {MIMIC: cfg.pretrain_studies, CHEXPERT_TRAIN: cfg.eval_train_studies,
+             CHEXPERT_VALID: cfg.eval_valid_studies}
+    tables = {ds: subject_table(cfg, ds, n) for ds, n in sizes.items()}
+    counts: dict[str, int] = {}
+    global _JOB
+    with atomic_dir(mimic_out) as mimic_tmp, atomic_dir(chexpert_out) as chexpert_tmp:
+        _JOB = _Job(cfg, mimic_tmp, chexpert_tmp, chexpert_out.name, tables)
+        writers = {
+            "metadata": CsvWriter(mimic_tmp / MIMIC_METADATA_CSV, MIMIC_METADATA_COLUMNS, compress=True),
+            "split": CsvWriter(mimic_tmp / MIMIC_SPLIT_CSV, MIMIC_SPLIT_COLUMNS, compress=True),
+            "mimic_chexpert": CsvWriter(mimic_tmp / MIMIC_CHEXPERT_CSV, MIMIC_CHEXPERT_COLUMNS, compress=True),
+            CHEXPERT_TRAIN: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[0], CHEXPERT_COLUMNS, compress=False),
+            CHEXPERT_VALID: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[1], CHEXPERT_COLUMNS, compress=False),
+        }
+        tasks = [(ds, i) for ds, n in sizes.items() for i in range(n)]
+        images = {MIMIC: 0, CHEXPERT_TRAIN: 0, CHEXPERT_VALID: 0}
+        try:
+            log.info("phantom: %d MIMIC-like, %d + %d CheXpert-like studies at %d px, %d process(es)",
+                     *sizes.values(), cfg.image_size, threads)
+            for rows in tqdm(_results(tasks, threads), total=len(tasks), desc="phantom studies", unit="study",
+                             mininterval=2.0):
+                images[rows.dataset] += rows.images
+                if rows.dataset == MIMIC:
+                    for row in rows.metadata:
+                        writers["metadata"].write(row)
+                    for row in rows.split:
+                        writers["split"].write(row)
+                    for row in rows.chexpert:
+                        writers["mimic_chexpert"].write(row)
+                else:
+                    for row in rows.chexpert:
+                        writers[rows.dataset].write(row)
+        finally:
+            for writer in writers.values():
+                writer.close()
+            _JOB = None
+        counts = {"mimic_studies": sizes[MIMIC], "mimic_images": images[MIMIC],
+                  "mimic_subjects": tables[MIMIC].n_subjects,
+                  "chexpert_train_images": writers[CHEXPERT_TRAIN].rows,
+                  "chexpert_valid_images": writers[CHEXPERT_VALID].rows,
+                  "chexpert_train_studies": sizes[CHEXPERT_TRAIN], "chexpert_valid_studies": sizes[CHEXPERT_VALID]}
+    log.info("phantom: wrote %s", counts)
+    return counts
