@@ -79,6 +79,8 @@ def test_error_mode_names_the_file_and_writes_nothing(tmp_path):
     with pytest.raises(CorruptImageError, match=r"img2\.jpg: corrupt or truncated JPEG .*row 2, study s2"):
         run(tmp_path, manifest, {"size": 8})
     assert list((tmp_path / "images").iterdir()) == []
+    assert "images stage failed: " in (tmp_path / "log.txt").read_text()
+    assert "img2.jpg" in (tmp_path / "log.txt").read_text()
 
 
 def test_unknown_setting_is_rejected(tmp_path):

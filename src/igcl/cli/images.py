@@ -28,7 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     config = from_json(ImagesConfig, args.settings, where="images")
-    summary = build_image_shard(args.manifest, args.out, args.index, config, threads=args.threads)
+    try:
+        summary = build_image_shard(args.manifest, args.out, args.index, config, threads=args.threads)
+    except Exception as err:  # into the --log file too (Snakemake keeps the log; the traceback goes to stderr)
+        logger.error("images stage failed: %s", err)
+        raise
     rows = {"manifest": summary.manifest_rows, "selected": summary.selected_rows, "images": summary.images,
             "skipped": len(summary.skipped)}
     skipped = [{"manifest_row": s.manifest_row, "image_path": s.image_path, "reason": s.reason}

@@ -267,8 +267,20 @@ def test_normalize_images_values_and_shape():
     np.testing.assert_allclose(out[0, 0].numpy(), expected, atol=1e-6)
     assert out.min().item() == -2.0 and out.max().item() == 2.0
     torch.testing.assert_close(normalize_images(torch.from_numpy(batch).unsqueeze(1)), out)
+    torch.testing.assert_close(normalize_images(batch, device="cpu"), out)
     with pytest.raises(TypeError, match="expected uint8"):
         normalize_images(out)
+    with pytest.raises(ValueError, match=r"expected shape \[B, H, W\]"):
+        normalize_images(np.zeros((2, 3, 4, 4), np.uint8))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_normalize_images_on_gpu_matches_cpu():
+    batch = np.random.default_rng(8).integers(0, 256, (4, 16, 16), dtype=np.uint8)
+    on_gpu = normalize_images(batch, device="cuda")
+    assert on_gpu.device.type == "cuda"
+    torch.testing.assert_close(on_gpu.cpu(), normalize_images(batch))
 
 
 @pytest.mark.parametrize("values,key", [({"size": 4}, "images.size"), ({"on_corrupt": "ignore"}, "on_corrupt"),
