@@ -67,6 +67,7 @@ class Cue:
     kind: str  # "neg" or "hedge"
     two_way: bool  # may apply backwards when nothing follows it in the clause
     weak: bool  # a hedge that leaves a negation in force
+    alternative: bool = False  # "X versus Y": applies to the phrase before it and the one after
 
 
 def _cue_table() -> dict[tuple[str, ...], Cue]:
@@ -74,7 +75,8 @@ def _cue_table() -> dict[tuple[str, ...], Cue]:
     for phrase in lx.NEGATION_PRE:
         table[phrase] = Cue("neg", phrase in lx.NEGATION_BIDIRECTIONAL, False)
     for phrase in lx.HEDGE_PRE:
-        table[phrase] = Cue("hedge", phrase in lx.HEDGE_BIDIRECTIONAL, phrase in lx.HEDGE_WEAK_UNDER_NEGATION)
+        table[phrase] = Cue("hedge", phrase in lx.HEDGE_BIDIRECTIONAL, phrase in lx.HEDGE_WEAK_UNDER_NEGATION,
+                            phrase in lx.ALTERNATIVE_CUES)
     return table
 
 
@@ -85,7 +87,8 @@ SUGGESTIVE = _phrase_index({phrase: True for phrase in lx.SUGGESTIVE_CUES})
 KNOWN_WORDS: frozenset[str] = frozenset(
     set(WORD_CLASS) | {w for phrase in WORD_CLASS if " " in phrase for w in phrase.split()}
     | {w for phrase in lx.NEGATION_PRE | lx.HEDGE_PRE | lx.SUGGESTIVE_CUES for w in phrase}
-    | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | lx.ANAT_COORDINATORS | lx.PREDICATE_GAP
+    | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | {w for c in lx.ANAT_COORDINATORS for w in c}
+    | lx.PREDICATE_GAP
     | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | {",", "of", "or", "and", "a", "an"}
 )
 # After a comma, these words start a new positive statement and end a negation ("no effusion, mild edema").
@@ -98,16 +101,18 @@ OF_GAP = frozenset({"of", "in", "the", "a", "an", "to"})
 SUGGESTIVE_LIST_GAP = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "and/or"})
 
 
-@dataclass
 class Entity:
-    start: int  # first token (index into TextState.words)
-    end: int  # one past the last token
-    kind: str
-    status: str = "DP"  # DP / DA / U for observations; anatomy stays DP
+    """``[start, end)`` token span, kind (F/D/AP/AO/AX) and status (DP/DA/U; anatomy stays DP)."""
 
-    @property
-    def is_anatomy(self) -> bool:
-        return self.kind in ANATOMY_KINDS
+    __slots__ = ("start", "end", "kind", "is_anatomy", "status")
+
+    def __init__(self, start: int, end: int, kind: str) -> None:
+        self.start, self.end, self.kind = start, end, kind
+        self.is_anatomy = kind in ANATOMY_KINDS
+        self.status = "DP"
+
+    def __repr__(self) -> str:
+        return f"Entity({self.start}, {self.end}, {self.kind!r}, {self.status!r})"
 
 
 @dataclass
@@ -121,6 +126,7 @@ class TextState:
     numeric: list[bool]
     breaks: set[int] = field(default_factory=set)  # token indices that start a sentence
     sentences: list[tuple[int, int]] = field(default_factory=list)
+    sentence_of: list[int] = field(default_factory=list)  # token → sentence index
     entities: list[Entity] = field(default_factory=list)
     edges: set[tuple[int, int, str]] = field(default_factory=set)  # (head entity, tail entity, relation)
 
@@ -139,6 +145,10 @@ def find_sentences(state: TextState) -> None:
     if begin < n:
         bounds.append((begin, n))
     state.sentences = [(a, b) for a, b in bounds if b > a]
+    sentence_of = [0] * n
+    for k, (a, b) in enumerate(state.sentences):
+        sentence_of[a:b] = [k] * (b - a)
+    state.sentence_of = sentence_of
 
 
 # --- 2. entities ------------------------------------------------------------------------------------------------
@@ -240,6 +250,15 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
                 if entity is not None:
                     entity.status = "DA"
             return -(j + 1)
+    if cue.alternative:
+        # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
+        k = i - 1
+        while k >= back_start and words[k] not in ("and", ",", "with"):
+            entity = observation_at.get(k)
+            if entity is not None:
+                entity.status = "U"
+            k -= 1
+        return after
     if cue.two_way:
         ahead = False
         for j in range(after, min(end, after + LOOKAHEAD)):
@@ -260,43 +279,40 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
 
 
 # --- 4. relations -----------------------------------------------------------------------------------------------
-@dataclass
 class Chunk:
-    """Entities that touch (or anatomy joined by and/or/commas), with the roles the relation rules need."""
+    """Entities that touch (or anatomy joined by and/or/commas), with the roles the relation rules need:
+    ``members`` (entity indices), token span ``[start, end)``, ``sentence``, ``anatomy_heads``, ``head`` (the
+    finding, or without one the last descriptor, the chunk is about), ``has_finding``, ``located`` (head already
+    has a location), ``tip`` ("tube tip": the tip, not the tube, takes the location after the chunk)."""
 
-    members: list[int]  # entity indices
-    start: int  # first token
-    end: int  # one past the last token
-    sentence: int
-    anatomy_heads: list[int] = field(default_factory=list)
-    head: int | None = None  # the finding (or, without one, the last descriptor) the chunk is about
-    has_finding: bool = False
-    located: bool = False
-    tip: int | None = None  # "tube tip": the tip, not the tube, is located
+    __slots__ = ("members", "start", "end", "sentence", "anatomy_heads", "head", "has_finding", "located", "tip")
+
+    def __init__(self, members: list[int], start: int, end: int, sentence: int) -> None:
+        self.members, self.start, self.end, self.sentence = members, start, end, sentence
+        self.anatomy_heads: list[int] = []
+        self.head: int | None = None
+        self.has_finding = self.located = False
+        self.tip: int | None = None
 
 
 def _chunks(state: TextState) -> list[Chunk]:
     words, entities = state.words, state.entities
-    sentence_of = {}
-    for k, (s, e) in enumerate(state.sentences):
-        for i in range(s, e):
-            sentence_of[i] = k
+    sentence_of = state.sentence_of
     groups: list[list[int]] = []
     for idx, entity in enumerate(entities):
         if groups:
             prev = entities[groups[-1][-1]]
-            same_sentence = sentence_of.get(prev.start) == sentence_of.get(entity.start)
+            same_sentence = sentence_of[prev.start] == sentence_of[entity.start]
             gap = words[prev.end:entity.start]
             if same_sentence and (not gap or (
-                    prev.is_anatomy and entity.is_anatomy and len(gap) <= 2
-                    and all(w in lx.ANAT_COORDINATORS for w in gap))):
+                    prev.is_anatomy and entity.is_anatomy and tuple(gap) in lx.ANAT_COORDINATORS)):
                 groups[-1].append(idx)
                 continue
         groups.append([idx])
     chunks = []
     for members in groups:
         chunk = Chunk(members, entities[members[0]].start, entities[members[-1]].end,
-                      sentence_of.get(entities[members[0]].start, -1))
+                      sentence_of[entities[members[0]].start])
         _analyse_chunk(state, chunk)
         chunks.append(chunk)
     return chunks
@@ -304,6 +320,14 @@ def _chunks(state: TextState) -> list[Chunk]:
 
 def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
     entities, edges, words = state.entities, state.edges, state.words
+    if len(chunk.members) == 1:  # most chunks: one word, no internal relations
+        m = chunk.members[0]
+        entity = entities[m]
+        if entity.is_anatomy:
+            chunk.anatomy_heads.append(m)
+        else:
+            chunk.head, chunk.has_finding = m, entity.kind == FINDING
+        return
     # Anatomy, conjunct by conjunct ("cardiac and mediastinal silhouettes"): the organ is the head, positions
     # and parts modify it; with no organ the last part (or position) is the head.
     conjunct: list[int] = []
@@ -379,7 +403,7 @@ def find_relations(state: TextState) -> None:
         # <anatomy> is/are <descriptor or finding>; <finding> is/are <descriptor>
         if prev is not None and chunk.head is not None and not chunk.anatomy_heads and \
                 0 < len(gap_before) <= MAX_PREDICATE_GAP and all(w in lx.PREDICATE_GAP for w in gap_before) and \
-                any(w in lx.COPULAS for w in gap_before):
+                any(w in lx.COPULAS or w == "within" for w in gap_before):
             if prev.head is None and prev.anatomy_heads:
                 for a in prev.anatomy_heads:
                     edges.add((chunk.head, a, "located_at"))
@@ -390,6 +414,7 @@ def find_relations(state: TextState) -> None:
                 chunk.located = True  # its location is its finding's
         # <descriptor> of/in <finding>: "position of the PICC line", "improvement in pneumothorax"
         if chunk.head is not None and not chunk.has_finding and not chunk.anatomy_heads and nxt is not None and \
+                words[entities[chunk.head].start] in lx.OF_MODIFIERS and \
                 nxt.has_finding and 0 < nxt.start - chunk.end <= 3 and \
                 all(w in OF_GAP for w in words[chunk.end:nxt.start]):
             edges.add((chunk.head, nxt.head, "modify"))

@@ -43,6 +43,8 @@ def mention_observations(graph: ReportGraph, index: int) -> list[tuple[str, floa
             found.append(("Pleural Effusion", value))
     elif word in lx.LUNG_OPACITY_SCAR_WORDS:
         found.append(("Lung Opacity", value))
+    if word in lx.AIRSPACE_DISEASE_WORDS and anatomy & lx.AIRSPACE_ANATOMY:
+        found.append(("Lung Opacity", value))
     for region, name in ((lx.HEART_ANATOMY, "Cardiomegaly"), (lx.MEDIASTINUM_ANATOMY, "Enlarged Cardiomediastinum")):
         if anatomy & region:
             if word in lx.ENLARGED_WORDS:

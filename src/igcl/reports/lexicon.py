@@ -76,7 +76,7 @@ FINDING_WORDS: frozenset[str] = frozenset({
     "distention", "distension", "narrowing", "thickness", "lymphangitic", "metastases", "osteoporosis",
     "embolism", "infarct", "infarction", "abscess", "empyema", "bronchitis", "asthma", "pleurisy", "ards",
     "interstitial edema", "air bronchograms", "bronchogram",
-    "pneumatocele", "subsegmental", "airspace disease", "air space disease", "airspace opacity",
+    "pneumatocele", "subsegmental",
 })
 FINDINGS: frozenset[str] = frozenset(form for w in FINDING_WORDS | DEVICE_WORDS for form in plural_forms(w))
 
@@ -89,14 +89,13 @@ DESCRIPTORS: frozenset[str] = frozenset({
     # change / comparison
     "new", "newly", "increased", "increase", "decreased", "decrease", "decreasing", "improved", "improving",
     "improvement", "worsened", "worsening", "worse", "unchanged", "stable", "stably", "persistent", "persistently",
-    "persists", "persisting", "residual", "resolving", "interval", "again", "redemonstrated", "re-demonstrated",
+    "persists", "persisting", "residual", "resolving", "interval", "redemonstrated", "re-demonstrated",
     "similar", "progression", "progressed", "progressive", "developing", "evolving", "recurrent", "known",
-    "previously", "grossly", "essentially",
     # chronicity
     "acute", "chronic", "subacute", "old", "healed", "healing", "remote", "longstanding", "long-standing",
     # character
     "focal", "diffuse", "diffusely", "patchy", "streaky", "linear", "nodular", "reticular", "reticulonodular",
-    "interstitial", "alveolar", "confluent", "multifocal", "hazy", "ill-defined", "well-defined", "round",
+    "confluent", "multifocal", "hazy", "ill-defined", "well-defined", "round",
     "rounded", "irregular", "calcified", "noncalcified", "non-calcified", "cavitary", "bullous", "degenerative",
     "atherosclerotic", "tortuous", "ectatic", "elevated", "widened", "hyperinflated", "hyperexpanded",
     "flattened", "flattening", "blunted", "low", "lower-lying", "displaced", "nondisplaced", "non-displaced",
@@ -138,13 +137,13 @@ ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "neck", "jugular", "ij", "internal jugular", "subclavian", "brachiocephalic", "azygos", "arteries", "artery",
     "arterial", "venous", "vein", "thyroid", "tissue", "fissure", "pulmonic", "cardiothoracic", "t-spine",
     "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
-    "lungs", "body", "bones", "bone", "skin", "muscle",
+    "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "lymph node", "node",
 })
 ANAT_PART_WORDS: frozenset[str] = frozenset({
     "silhouette", "contour", "size", "volume", "base", "apex", "angle", "margin", "border", "region", "zone",
     "field", "knob", "arch", "outline", "surface", "segment", "junction", "wall", "level", "aspect", "portion",
     "recess", "sulcus", "space", "structure", "shadow", "caliber", "width", "dome", "side",
-    "periphery",
+    "periphery", "vascularity",
 })
 ANAT_ORGAN: frozenset[str] = frozenset(form for w in ANAT_ORGAN_WORDS for form in plural_forms(w))
 ANAT_PART: frozenset[str] = frozenset(form for w in ANAT_PART_WORDS for form in plural_forms(w))
@@ -177,7 +176,7 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("presumably",), ("presumed",), ("equivocal",), ("differential",), ("suggest",), ("suggests",),
     ("suggesting",), ("would", "favor"), ("favored",), ("favor",), ("may", "represent"), ("?",),
     ("not", "entirely", "excluded"), ("not", "be", "ruled", "out"), ("uncertain",), ("indeterminate",),
-    ("perhaps",), ("rule", "out"), ("r/o",),
+    ("perhaps",), ("rule", "out"), ("r/o",), ("question",), ("questionable",),
 })
 HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
@@ -198,7 +197,7 @@ PSEUDO_NEGATION_FILLERS: frozenset[str] = frozenset({"significant", "interval", 
 TERMINATORS: frozenset[str] = frozenset({
     ".", ";", ":", "but", "however", "although", "though", "which", "while", "whereas", "except", "otherwise",
     "aside", "apart", "nonetheless", "nevertheless", "yet", "now", "there", "though", "still", "since",
-    "because", "given", "and/or", "then", "this", "these", "that", "it", "they", "what",
+    "because", "given", "then", "this", "these", "that", "it", "they", "what",
 })
 SENTENCE_END: frozenset[str] = frozenset({".", "?", "!"})
 VERB_TERMINATORS: frozenset[str] = frozenset({
@@ -208,7 +207,11 @@ VERB_TERMINATORS: frozenset[str] = frozenset({
 })
 # Punctuation and words that may stand between two anatomy words of one coordinated phrase
 # ("cardiac and mediastinal silhouettes").
-ANAT_COORDINATORS: frozenset[str] = frozenset({"and", "or", ",", "/", "-"})
+ANAT_COORDINATORS: frozenset[tuple[str, ...]] = frozenset({
+    ("and",), ("or",), (",", "and"), (",", "or"), ("/",), ("-",), ("and/or",),
+})
+# Hedges between two alternatives ("atelectasis versus pneumonia"): both are uncertain.
+ALTERNATIVE_CUES: frozenset[tuple[str, ...]] = frozenset({("versus",), ("vs",), ("vs.",)})
 COPULAS: frozenset[str] = frozenset({
     "is", "are", "was", "were", "be", "been", "remain", "remains", "remained", "appear", "appears", "appeared",
     "has", "have", "had", "seem", "seems", "look", "looks", "became", "become", "becomes",
@@ -231,7 +234,15 @@ LOCATION_GAP: frozenset[str] = frozenset({
     "inferior", "superior", "across", "beneath", "behind", "adjacent", "abutting", "outlining", "obscuring",
     "by", "just", "posteriorly", "anteriorly", "laterally", "medially", "region", "bilaterally", "each",
     "out", "upon", "around", "between", "visualized", "also", "again", "demonstrated", "located", "positioned",
-    "situated", "placed", "there", "with", "within", "again", "redemonstrated",
+    "situated", "placed", "there", "with", "within", "again", "redemonstrated", "material", "previously",
+})
+# Descriptors that, followed by "of"/"in" and a finding, modify that finding ("areas of atelectasis",
+# "position of the PICC line", "improvement in pneumothorax").
+OF_MODIFIERS: frozenset[str] = frozenset({
+    "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
+    "appearance", "configuration", "improvement", "increase", "decrease", "worsening", "progression",
+    "increased", "decreased", "improved", "worsened", "new", "small", "large", "minimal", "mild", "moderate",
+    "severe", "interval", "persistent", "residual", "unchanged", "stable",
 })
 SUGGESTIVE_CUES: frozenset[tuple[str, ...]] = frozenset({
     ("represent",), ("represents",), ("representing",), ("reflect",), ("reflects",), ("reflecting",),
@@ -276,6 +287,8 @@ PLEURAL_EFFUSION_AT_PLEURA_WORDS = frozenset({"fluid", "blunting", "blunted"})
 LUNG_OPACITY_SCAR_WORDS = frozenset({"scarring", "scar", "scars"})
 ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence", "large", "widened", "widening",
                             "enlarging"})
+AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
+AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
 NORMAL_WORDS = frozenset({"normal", "unremarkable", "within"})
 HEART_ANATOMY = frozenset({"heart", "cardiac"})
 MEDIASTINUM_ANATOMY = frozenset({"mediastinal", "mediastinum", "cardiomediastinal"})

@@ -65,6 +65,7 @@ class ReportParser:
                 region, offset = _region(text, sections)
                 doc = self.nlp.make_doc(region)
                 doc.user_data[components.SECTION_STARTS_KEY] = [s.start - offset for s in sections]
+                doc.user_data[components.TEXT_KEY] = region
                 contexts.append((text, offset, sections))
                 yield doc
 
