@@ -1,1 +1,61 @@
-# Stage rules for 'pretrain' (written by the stage's owner).
+# Stage 4: contrastive pretraining, one job per method (igcl | convirt | image_only | random):
+# image shard (+ graphs for igcl, report texts via the manifest for convirt) -> results/pretrain/{method}/
+# (checkpoint.safetensors, config.json, train_log.csv, vocabulary/tokenizer). A killed job resumes from
+# results/pretrain/{method}/resume/ when rerun. GPU: snakemake --configfile config/gpu.yaml (see that file).
+
+
+def get_pretrain_input(wildcards):
+    inputs = {
+        "images": "data/images/pretrain.npy",
+        "index": "data/images/pretrain.index.parquet",
+        "code": stage_sources("models", "train", "losses.py", "cli/pretrain.py"),
+    }
+    if wildcards.method == "igcl":
+        inputs["graphs"] = "data/graphs"
+    if wildcards.method == "convirt":
+        inputs["manifest"] = "data/manifests/pretrain.parquet"
+    return inputs
+
+
+def get_pretrain_report_args(wildcards, input):
+    # Only the report side the method reads, so graphs do not rerun convirt and the manifest does not rerun igcl.
+    if wildcards.method == "igcl":
+        return f"--graphs {input.graphs}"
+    if wildcards.method == "convirt":
+        return f"--manifest {input.manifest}"
+    return ""
+
+
+def get_pretrain_mem_mb(wildcards, threads):
+    # The image shard is memory-mapped; the model, optimizer state and one batch dominate.
+    return 4000 + 500 * threads
+
+
+rule pretrain:
+    input:
+        unpack(get_pretrain_input),
+    output:
+        checkpoint="results/pretrain/{method}/checkpoint.safetensors",
+        config="results/pretrain/{method}/config.json",
+        train_log="results/pretrain/{method}/train_log.csv",
+    log:
+        "logs/pretrain/{method}.log",
+    benchmark:
+        "benchmarks/pretrain/{method}.tsv"
+    conda:
+        "../envs/torch.yaml"
+    params:
+        settings=settings("pretrain"),
+        report_args=get_pretrain_report_args,
+        out="results/pretrain/{method}",
+    wildcard_constraints:
+        method="igcl|convirt|image_only|random",
+    threads: workflow.cores
+    resources:
+        mem_mb=get_pretrain_mem_mb,
+        runtime=60,
+        # Placeholder: a cluster profile sets pretrain:gpu=1 (and slurm_extra/gres) for GPU jobs.
+        gpu=0,
+    shell:
+        "igcl pretrain --settings {params.settings} --method {wildcards.method} --images {input.images} "
+        "--image-index {input.index} {params.report_args} --out {params.out} --threads {threads} --log {log}"

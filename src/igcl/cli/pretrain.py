@@ -1,0 +1,55 @@
+"""``igcl pretrain``: contrastive pretraining of one method (igcl | convirt | image_only | random).
+
+Single process: ``igcl pretrain --settings JSON --method M ...``. Several processes / GPUs: launch the same command
+under ``torchrun --nproc-per-node N -m igcl.cli.main pretrain ...``; WORLD_SIZE selects DDP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from igcl.config import from_json
+from igcl.logging_utils import setup_logging
+
+METHODS = ("igcl", "convirt", "image_only", "random")
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="igcl pretrain", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--settings", required=True, help="the config's pretrain section as JSON")
+    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--images", required=True, type=Path, help="image shard array (data/images/pretrain.npy)")
+    p.add_argument("--image-index", required=True, type=Path, help="its index (data/images/pretrain.index.parquet)")
+    p.add_argument("--graphs", type=Path, help="graph shard folder (data/graphs); needed by igcl")
+    p.add_argument("--manifest", type=Path, help="pretrain manifest (report paths); needed by convirt")
+    p.add_argument("--out", required=True, type=Path, help="output folder (results/pretrain/METHOD)")
+    p.add_argument("--log", type=Path, help="log file")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log)
+    import torch
+
+    from igcl.train.config import PretrainConfig
+    from igcl.train.loop import PretrainInputs, pretrain
+
+    config = from_json(PretrainConfig, args.settings, where="pretrain")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    inputs = PretrainInputs(images=args.images, image_index=args.image_index, graphs=args.graphs,
+                            manifest=args.manifest)
+    pretrain(config, args.method, inputs, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The ``pretrain:`` config section as frozen dataclasses (config.yaml documents every key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from igcl.models.graph_encoder import POOLINGS
+
+PRECISIONS = ("auto", "fp32", "bf16")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _positive(where: str, **values: float | int) -> None:
+    for key, value in values.items():
+        if value <= 0:
+            raise ValueError(f"{where}.{key} must be > 0, got {value}")
+
+
+@dataclass(frozen=True)
+class ImageSettings:
+    model: str = "resnet18"     # any timm model name (random init)
+    size: int = 64              # must equal images.size (the shard's side)
+
+    def __post_init__(self) -> None:
+        _positive("pretrain.image", size=self.size)
+
+
+@dataclass(frozen=True)
+class GraphSettings:
+    pooling: str = "components"     # components | rgcn_mean | reaction_node
+    hidden_dim: int = 128
+    rgcn_layers: int = 2
+    transformer_layers: int = 1     # >= 1 for components, 0 for the other poolings
+    heads: int = 4
+    num_bases: int | None = None
+    min_token_freq: int = 1
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pretrain.graph.pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        _positive("pretrain.graph", hidden_dim=self.hidden_dim, rgcn_layers=self.rgcn_layers, heads=self.heads,
+                  min_token_freq=self.min_token_freq)
+        if self.pooling == "components" and self.transformer_layers < 1:
+            raise ValueError("pretrain.graph.transformer_layers must be >= 1 with pooling 'components'")
+        if self.pooling != "components" and self.transformer_layers != 0:
+            raise ValueError(f"pretrain.graph.transformer_layers must be 0 with pooling {self.pooling!r} "
+                             f"(it has no transformer)")
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    vocab_size: int = 2000
+    dim: int = 128
+    layers: int = 2
+    heads: int = 4
+    max_tokens: int = 128
+    pretrained_path: str | None = None  # a finished convirt output directory to start the text branch from
+
+    def __post_init__(self) -> None:
+        _positive("pretrain.text", vocab_size=self.vocab_size, dim=self.dim, layers=self.layers, heads=self.heads)
+        if self.max_tokens < 2:
+            raise ValueError(f"pretrain.text.max_tokens must be >= 2, got {self.max_tokens}")
+        if self.dim % self.heads:
+            raise ValueError(f"pretrain.text.heads ({self.heads}) must divide pretrain.text.dim ({self.dim})")
+
+
+@dataclass(frozen=True)
+class LossSettings:
+    temperature: float = 0.1
+    learn_temperature: bool = False
+    image_to_other_weight: float = 0.75
+    max_logit_scale: float = 100.0
+
+    def __post_init__(self) -> None:
+        _positive("pretrain.loss", temperature=self.temperature, max_logit_scale=self.max_logit_scale)
+        if not 0.0 <= self.image_to_other_weight <= 1.0:
+            raise ValueError(f"pretrain.loss.image_to_other_weight must be in [0, 1], got {self.image_to_other_weight}")
+
+
+@dataclass(frozen=True)
+class AugmentSettings:
+    enabled: bool = True
+    crop_scale_min: float = 0.6     # random resized crop keeps [crop_scale_min, 1] of the area
+    max_aspect: float = 1.33        # crop aspect ratio in [1/max_aspect, max_aspect]
+    brightness: float = 0.1         # additive shift in normalised units, uniform in [-b, b]
+    contrast: float = 0.1           # multiplicative factor uniform in [1 - c, 1 + c]
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.crop_scale_min <= 1.0:
+            raise ValueError(f"pretrain.augment.crop_scale_min must be in (0, 1], got {self.crop_scale_min}")
+        if self.max_aspect < 1.0:
+            raise ValueError(f"pretrain.augment.max_aspect must be >= 1, got {self.max_aspect}")
+        if self.brightness < 0 or not 0 <= self.contrast < 1:
+            raise ValueError("pretrain.augment.brightness must be >= 0 and contrast in [0, 1)")
+
+
+@dataclass(frozen=True)
+class PretrainConfig:
+    seed: int = 0
+    image: ImageSettings = field(default_factory=ImageSettings)
+    projection_dim: int = 512
+    graph: GraphSettings = field(default_factory=GraphSettings)
+    text: TextSettings = field(default_factory=TextSettings)
+    loss: LossSettings = field(default_factory=LossSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
+    epochs: int = 5
+    batch_size: int = 32            # global pairs per optimizer step (all ranks, all accumulation steps)
+    grad_accum_steps: int = 1
+    lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 10
+    min_lr_ratio: float = 0.0       # cosine decays to lr * min_lr_ratio
+    checkpoint_every: int = 50      # optimizer steps between resume checkpoints
+    precision: str = "auto"         # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
+    device: str = "auto"            # auto | cpu | cuda
+    sync_batchnorm: bool = True     # SyncBatchNorm under multi-GPU DDP (CUDA only)
+    num_workers: int = 0            # DataLoader workers building batches
+    max_val_pairs: int = 256        # held-out (validate split) studies used for the retrieval check
+    tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        _positive("pretrain", projection_dim=self.projection_dim, epochs=self.epochs, batch_size=self.batch_size,
+                  grad_accum_steps=self.grad_accum_steps, lr=self.lr, checkpoint_every=self.checkpoint_every,
+                  max_val_pairs=self.max_val_pairs)
+        if self.seed < 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.num_workers < 0:
+            raise ValueError("pretrain.seed, weight_decay, warmup_steps and num_workers must be >= 0")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise ValueError(f"pretrain.min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"pretrain.precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.device not in DEVICES:
+            raise ValueError(f"pretrain.device must be one of {DEVICES}, got {self.device!r}")
+        if self.batch_size % self.grad_accum_steps:
+            raise ValueError(f"pretrain.batch_size ({self.batch_size}) must be a multiple of grad_accum_steps "
+                             f"({self.grad_accum_steps})")

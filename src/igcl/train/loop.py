@@ -1,0 +1,385 @@
+"""The pretraining loop shared by every method (DESIGN.md, "Training engine").
+
+:func:`pretrain` reads the image shard and the report side the method needs, builds the vocabulary / tokenizer
+from the training split, then trains with AdamW, a warm-up + cosine schedule, gradient accumulation, bf16 autocast
+and channels_last on CUDA, and DDP when launched by ``torchrun`` (``WORLD_SIZE`` set). Every ``checkpoint_every``
+optimizer steps it writes a resume checkpoint (:mod:`igcl.train.state`) and on start resumes from the newest one;
+data order and augmentation are functions of (seed, step), so a resumed run ends with the same weights as an
+uninterrupted one. Each epoch it logs the mean training loss and image->other top-1 retrieval on held-out
+(``validate``) studies; ``test`` is never read. Outputs in ``out_dir``: ``checkpoint.safetensors``, ``config.json``,
+``train_log.csv`` (+ ``graph_vocab.json`` / ``tokenizer.json``, ``tensorboard/``); see :mod:`igcl.models.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import hashlib
+import json
+import logging
+import math
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from igcl.config import to_dict
+from igcl.data.images import ImageShard, normalize_images
+from igcl.io import atomic_path, write_sidecar
+from igcl.losses import ContrastiveLoss
+from igcl.models.checkpoint import load_pretrained, save_pretrained
+from igcl.models.dual import DualEncoder, GraphSpec, ModelSpec, TextSpec, build_model
+from igcl.models.graph_vocab import GraphBatch, GraphVocab
+from igcl.models.image import prepare_for_device
+from igcl.models.text_encoder import ReportTokenizer, corpus_fingerprint
+from igcl.train.config import PretrainConfig
+from igcl.train.data import (BatchPlan, GraphCollate, MicroBatches, Pairs, TextCollate, load_graphs,
+                             load_report_texts, one_per_study, split_pairs, validation_views)
+from igcl.train.distributed import (WorldInfo, all_reduce_mean, barrier, broadcast_object, init_distributed, shutdown,
+                                    world_info_from_env)
+from igcl.train.schedule import cosine_with_warmup
+from igcl.train.state import TrainState, latest_checkpoint, load_checkpoint, resume_root, save_checkpoint
+
+log = logging.getLogger(__name__)
+
+LOG_COLUMNS = ("epoch", "step", "loss", "loss_image_to_other", "loss_other_to_image", "lr", "temperature",
+               "pairs_per_s", "val_top1", "val_chance", "val_pairs")
+# Config keys that change how a run is executed but not the weights it ends with.
+EXECUTION_KEYS = ("checkpoint_every", "num_workers", "tensorboard", "max_val_pairs")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the run stops and keeps its last good resume checkpoint."""
+
+
+class TrainingInterrupted(RuntimeError):
+    """Raised by ``stop_after_step``: the run stopped early (as if killed) after checkpointing."""
+
+
+@dataclass(frozen=True)
+class PretrainInputs:
+    images: Path
+    image_index: Path
+    graphs: Path | None = None
+    manifest: Path | None = None
+
+
+class ContrastiveTask(nn.Module):
+    """The module DDP wraps: the dual encoder and the loss (which may hold a learned temperature)."""
+
+    def __init__(self, model: DualEncoder, loss: ContrastiveLoss):
+        super().__init__()
+        self.model, self.loss = model, loss
+
+    def forward(self, images: torch.Tensor, other: Any) -> dict[str, torch.Tensor]:
+        return self.loss(*self.model(images, other))
+
+
+def choose_device(config: PretrainConfig, world: WorldInfo) -> torch.device:
+    if config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available()):
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        raise ValueError("pretrain.device is 'cuda' but CUDA is not available")
+    torch.cuda.set_device(world.local_rank)
+    return torch.device("cuda", world.local_rank)
+
+
+def use_bf16(config: PretrainConfig, device: torch.device) -> bool:
+    return config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
+
+
+def to_device(other: Any, device: torch.device) -> Any:
+    if isinstance(other, GraphBatch):
+        return other.to(device)
+    if isinstance(other, (tuple, list)):  # (input_ids, attention_mask); the DataLoader turns tuples into lists
+        return tuple(t.to(device, non_blocking=True) for t in other)
+    return other.to(device, non_blocking=True)
+
+
+def images_to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    images = images.to(device, non_blocking=True)
+    return images.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else images
+
+
+def param_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """Weight decay on matrices and convolutions only (not biases, norms or the temperature)."""
+    decay, no_decay = [], []
+    for param in module.parameters():
+        if param.requires_grad:
+            (decay if param.ndim >= 2 else no_decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+def _sha(values: list[str]) -> str:
+    return hashlib.sha256("\n".join(values).encode()).hexdigest()
+
+
+@dataclass
+class ReportSide:
+    """What the method pairs images with: collate functions for training and held-out studies, and what the
+    checkpoint must carry (vocabulary or tokenizer)."""
+
+    collate_train: Any = None
+    collate_val: Any = None
+    vocab: GraphVocab | None = None
+    tokenizer: ReportTokenizer | None = None
+    graph_spec: GraphSpec | None = None
+    text_spec: TextSpec | None = None
+    text_state: dict[str, torch.Tensor] | None = None
+    fingerprint: dict[str, Any] | None = None
+
+
+def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInputs, train: Pairs,
+                      val: Pairs) -> ReportSide:
+    train_studies = sorted(set(train.study_ids))
+    if method == "igcl":
+        if inputs.graphs is None:
+            raise ValueError("method igcl needs --graphs")
+        graphs = load_graphs(inputs.graphs, train_studies, split="train")
+        val_graphs = load_graphs(inputs.graphs, sorted(set(val.study_ids)), split="validate")
+        vocab = GraphVocab.build([graphs[s] for s in train_studies], min_freq=config.graph.min_token_freq)
+        g = config.graph
+        spec = GraphSpec(vocab_size=len(vocab), hidden_dim=g.hidden_dim, rgcn_layers=g.rgcn_layers, pooling=g.pooling,
+                         transformer_layers=g.transformer_layers, heads=g.heads, num_bases=g.num_bases)
+        log.info("graph vocabulary: %d tokens from %d training graphs", len(vocab), len(graphs))
+        return ReportSide(GraphCollate(graphs, vocab), GraphCollate(val_graphs, vocab), vocab=vocab, graph_spec=spec,
+                          fingerprint={"graph_vocab": {"tokens": len(vocab), "sha256": _sha(vocab.tokens)}})
+    if method == "convirt":
+        if inputs.manifest is None:
+            raise ValueError("method convirt needs --manifest")
+        texts = load_report_texts(inputs.manifest, sorted(set(train_studies) | set(val.study_ids)), split="train")
+        corpus = [texts[s] for s in train_studies]
+        t = config.text
+        text_state = None
+        if t.pretrained_path is not None:
+            pretrained = load_pretrained(t.pretrained_path)
+            if pretrained.method != "convirt":
+                raise ValueError(f"pretrain.text.pretrained_path {t.pretrained_path}: a {pretrained.method!r} "
+                                 "checkpoint has no text encoder (expected a convirt output directory)")
+            tokenizer, spec = pretrained.tokenizer, pretrained.model.spec.text
+            text_state = pretrained.model.other_encoder.state_dict()
+            log.info("text branch from %s (its architecture replaces pretrain.text's)", t.pretrained_path)
+        else:
+            tokenizer = ReportTokenizer.train(corpus, vocab_size=t.vocab_size, max_tokens=t.max_tokens)
+            spec = TextSpec(vocab_size=tokenizer.vocab_size, dim=t.dim, layers=t.layers, heads=t.heads,
+                            max_tokens=t.max_tokens)
+        log.info("report tokenizer: %d tokens", tokenizer.vocab_size)
+        collate = TextCollate(texts, tokenizer)
+        return ReportSide(collate, collate, tokenizer=tokenizer, text_spec=spec, text_state=text_state,
+                          fingerprint={"report_corpus": corpus_fingerprint(corpus)})
+    return ReportSide(fingerprint={})
+
+
+def held_out_top1(model: DualEncoder, shard: ImageShard, val: Pairs, side: ReportSide, config: PretrainConfig,
+                  device: torch.device, bf16: bool, chunk: int = 128) -> float:
+    """Image->other top-1 retrieval among the held-out studies (chance: 1 / len(val))."""
+    was_training = model.training
+    model.eval()
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
+    image_emb, other_emb = [], []
+    with torch.no_grad(), autocast:
+        views = validation_views(shard, val, config.augment, config.seed) if side.collate_val is None else None
+        for i in range(0, len(val), chunk):
+            rows = val.rows[i:i + chunk]
+            image_emb.append(model.embed_images(images_to_device(normalize_images(shard.images(rows)), device)))
+            if views is None:
+                other_emb.append(model.embed_other(to_device(side.collate_val(val.study_ids[i:i + chunk]), device)))
+            else:
+                other_emb.append(model.embed_images(images_to_device(views[i:i + chunk], device)))
+    model.train(was_training)
+    sims = torch.cat(image_emb).float() @ torch.cat(other_emb).float().T
+    return float((sims.argmax(dim=1) == torch.arange(len(val), device=sims.device)).float().mean())
+
+
+def write_train_log(path: Path, rows: list[dict[str, Any]]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=LOG_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out_dir: str | Path, *,
+             stop_after_step: int | None = None) -> Path:
+    """Pretrain ``method`` and write its checkpoint directory ``out_dir``; returns ``out_dir``.
+
+    ``stop_after_step``: stop as if killed right after optimizer step N (and its checkpoint, if one is due),
+    raising :class:`TrainingInterrupted` without writing final outputs (used to test resuming).
+    """
+    world = world_info_from_env()
+    device = choose_device(config, world)
+    init_distributed(world, device)
+    try:
+        return _pretrain(config, method, inputs, Path(out_dir), world, device, stop_after_step)
+    finally:
+        shutdown(world)
+
+
+def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: Path, world: WorldInfo,
+              device: torch.device, stop_after_step: int | None) -> Path:
+    started = time.perf_counter()
+    shard = ImageShard(inputs.images, inputs.image_index)
+    if shard.image_size != config.image.size:
+        raise ValueError(f"{inputs.images}: images are {shard.image_size} px but pretrain.image.size is "
+                         f"{config.image.size} (set images.size and pretrain.image.size alike)")
+    train = split_pairs(shard, "train")
+    val = one_per_study(split_pairs(shard, "validate"), config.max_val_pairs)
+    log.info("%s: %d training pairs, %d held-out studies, %s, world size %d", method, len(train), len(val), device,
+             world.world_size)
+    side = build_report_side(method, config, inputs, train, val)
+    spec = ModelSpec(method=method, image_model=config.image.model, image_size=config.image.size,
+                     projection_dim=config.projection_dim, graph=side.graph_spec, text=side.text_spec)
+    model = build_model(spec, seed=config.seed)
+    if side.text_state is not None:
+        model.other_encoder.load_state_dict(side.text_state)
+    config_dict = to_dict(config)
+    if method == "random":
+        if world.is_main:
+            write_outputs(out, model, side, config_dict, [], started, train, val, steps=0, world=world)
+        return out
+
+    model = model.to(device)
+    model.image_encoder = prepare_for_device(model.image_encoder, device)
+    if world.distributed and device.type == "cuda" and config.sync_batchnorm:
+        model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    loss = ContrastiveLoss(temperature=config.loss.temperature, learn_temperature=config.loss.learn_temperature,
+                           image_to_other_weight=config.loss.image_to_other_weight if method != "image_only" else 0.5,
+                           max_logit_scale=config.loss.max_logit_scale, rank=world.rank,
+                           world_size=world.world_size)
+    task = ContrastiveTask(model, loss).to(device)
+    plan = BatchPlan(len(train), config.batch_size, config.grad_accum_steps, world.world_size, config.epochs)
+    optimizer = torch.optim.AdamW(param_groups(task, config.weight_decay), lr=config.lr)
+    scheduler = cosine_with_warmup(optimizer, total_steps=plan.total_steps, warmup_steps=config.warmup_steps,
+                                   min_lr_ratio=config.min_lr_ratio)
+    fingerprint = {"method": method, "model": spec.to_dict(),
+                   "config": {k: v for k, v in config_dict.items() if k not in EXECUTION_KEYS},
+                   "train_pairs": _sha([f"{r}:{s}" for r, s in zip(train.rows.tolist(), train.study_ids)]),
+                   "world_size": world.world_size, **side.fingerprint}
+    resume_from = broadcast_object(world, latest_checkpoint(out) if world.is_main else None)
+    state = TrainState()
+    if resume_from is not None:
+        state = load_checkpoint(Path(resume_from), task, optimizer, scheduler, fingerprint)
+        log.info("resumed from %s (step %d of %d)", resume_from, state.step, plan.total_steps)
+    ddp = (DistributedDataParallel(task, device_ids=[device.index] if device.type == "cuda" else None)
+           if world.distributed else task)
+    batches = MicroBatches(shard, train, plan, seed=config.seed, world=world, augment=config.augment,
+                           collate_other=side.collate_train, start_step=state.step)
+    loader = DataLoader(batches, batch_size=None, shuffle=False, num_workers=config.num_workers,
+                        pin_memory=device.type == "cuda")
+    bf16 = use_bf16(config, device)
+    writer = _tensorboard(out, config, world)
+    progress = tqdm(total=plan.total_steps, initial=state.step, desc=f"pretrain {method}", unit="step",
+                    disable=not world.is_main, dynamic_ncols=True)
+    batch_iter = iter(loader)
+    task.train()
+    try:
+        while state.step < plan.total_steps:
+            tick = time.perf_counter()
+            totals = torch.zeros(3, dtype=torch.float64)
+            for micro in range(plan.accum_steps):
+                batch = next(batch_iter)
+                images = images_to_device(batch["images"], device)
+                other = (images_to_device(batch["other"], device) if side.collate_train is None
+                         else to_device(batch["other"], device))
+                sync = micro == plan.accum_steps - 1 or not world.distributed
+                with (contextlib.nullcontext() if sync else ddp.no_sync()):
+                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                        losses = ddp(images, other)
+                    value = losses["loss"]
+                    if not torch.isfinite(value.detach()):
+                        last = latest_checkpoint(out)
+                        raise NonFiniteLossError(
+                            f"{method}: non-finite loss ({value.item()}) at step {state.step + 1}, micro-batch "
+                            f"{micro}; stopped. The last good checkpoint is {last or 'none (no step saved yet)'}; "
+                            "lower pretrain.lr or use pretrain.precision fp32")
+                    (value / plan.accum_steps).backward()
+                totals += torch.tensor([float(losses[k].detach()) for k in
+                                        ("loss", "loss_image_to_other", "loss_other_to_image")], dtype=torch.float64)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            totals /= plan.accum_steps
+            seconds = time.perf_counter() - tick
+            state.step += 1
+            state.epoch_steps += 1
+            state.epoch_seconds += seconds
+            state.epoch_loss_sum += float(totals[0])
+            state.epoch_loss_i2o_sum += float(totals[1])
+            state.epoch_loss_o2i_sum += float(totals[2])
+            progress.update(1)
+            progress.set_postfix(loss=f"{float(totals[0]):.4f}", pairs_s=f"{plan.batch_size / seconds:.0f}")
+            if writer is not None:
+                writer.add_scalar("train/loss", float(totals[0]), state.step)
+                writer.add_scalar("train/lr", scheduler.get_last_lr()[0], state.step)
+            if state.step % plan.steps_per_epoch == 0:
+                _end_epoch(state, plan, task, shard, val, side, config, device, bf16, world, scheduler, writer)
+            if world.is_main and (state.step % config.checkpoint_every == 0 or state.step == plan.total_steps):
+                save_checkpoint(out, task, optimizer, scheduler, state, fingerprint)
+            barrier(world)
+            if stop_after_step is not None and state.step >= stop_after_step and state.step < plan.total_steps:
+                raise TrainingInterrupted(f"stopped after step {state.step} as asked")
+    finally:
+        progress.close()
+        if writer is not None:
+            writer.close()
+    if world.is_main:
+        write_outputs(out, model, side, config_dict, state.log_rows, started, train, val, steps=state.step,
+                      world=world)
+        shutil.rmtree(resume_root(out), ignore_errors=True)  # finished: a later rerun must start afresh
+    barrier(world)
+    return out
+
+
+def _tensorboard(out: Path, config: PretrainConfig, world: WorldInfo) -> Any:
+    if not (config.tensorboard and world.is_main):
+        return None
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(log_dir=str(out / "tensorboard"))
+
+
+def _end_epoch(state: TrainState, plan: BatchPlan, task: ContrastiveTask, shard: ImageShard, val: Pairs,
+               side: ReportSide, config: PretrainConfig, device: torch.device, bf16: bool, world: WorldInfo,
+               scheduler: Any, writer: Any) -> None:
+    n = state.epoch_steps
+    loss, i2o, o2i = all_reduce_mean(world, [state.epoch_loss_sum / n, state.epoch_loss_i2o_sum / n,
+                                             state.epoch_loss_o2i_sum / n], device)
+    row = {"epoch": state.step // plan.steps_per_epoch, "step": state.step, "loss": round(loss, 6),
+           "loss_image_to_other": round(i2o, 6), "loss_other_to_image": round(o2i, 6),
+           "lr": scheduler.get_last_lr()[0], "temperature": round(task.loss.temperature, 6),
+           "pairs_per_s": round(plan.batch_size * n / max(state.epoch_seconds, 1e-9), 2),
+           "val_top1": "", "val_chance": round(1.0 / len(val), 6), "val_pairs": len(val)}
+    if world.is_main:
+        top1 = held_out_top1(task.model, shard, val, side, config, device, bf16)
+        row["val_top1"] = round(top1, 6)
+        log.info("epoch %d: loss %.4f, held-out image->other top-1 %.3f (chance %.3f)", row["epoch"], loss, top1,
+                 1.0 / len(val))
+        if writer is not None:
+            writer.add_scalar("val/image_to_other_top1", top1, state.step)
+            writer.add_scalar("train/epoch_loss", loss, state.step)
+    state.log_rows.append(row)
+    state.epoch_steps, state.epoch_seconds = 0, 0.0
+    state.epoch_loss_sum = state.epoch_loss_i2o_sum = state.epoch_loss_o2i_sum = 0.0
+
+
+def write_outputs(out: Path, model: DualEncoder, side: ReportSide, config_dict: dict[str, Any],
+                  log_rows: list[dict[str, Any]], started: float, train: Pairs, val: Pairs, *, steps: int,
+                  world: WorldInfo) -> None:
+    """train_log.csv, then the checkpoint (config.json last), then the sidecar."""
+    if any(isinstance(r.get("loss"), float) and not math.isfinite(r["loss"]) for r in log_rows):
+        raise NonFiniteLossError(f"{out}: the training log holds a non-finite loss")
+    write_train_log(out / "train_log.csv", log_rows)
+    seconds = time.perf_counter() - started
+    extra = {"steps": steps, "train_pairs": len(train), "val_pairs": len(val), "world_size": world.world_size,
+             "seconds": round(seconds, 3)}
+    save_pretrained(out, model.to("cpu"), pretrain_config=config_dict, vocab=side.vocab, tokenizer=side.tokenizer,
+                    extra=extra)
+    write_sidecar(out / "checkpoint.safetensors", config=config_dict,
+                  rows={"train_pairs": len(train), "val_pairs": len(val), "steps": steps}, seconds=seconds)
+    log.info("wrote %s (%s)", out, json.dumps(extra))

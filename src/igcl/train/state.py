@@ -1,0 +1,109 @@
+"""Resume checkpoints: what a run saves every N steps so that a killed run continues exactly where it stopped.
+
+``{out}/resume/step-{step:08d}/`` (written whole through ``atomic_dir``, so a directory that exists is complete):
+
+- ``model.safetensors``: the trained module's state (dual encoder ``model.*`` and loss ``loss.*``, e.g. a
+  learned temperature);
+- ``state.pt``: ``{"train_state": TrainState fields, "optimizer", "scheduler", "torch_rng", "fingerprint"}``.
+
+The fingerprint records what the weights depend on besides the config's training schedule: method, model spec,
+the training config, the graph vocabulary / report-corpus hash and the training studies. Resuming under a different
+fingerprint raises ValueError saying what differs. Only the newest ``keep`` checkpoints are kept.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from igcl.io import atomic_dir
+from igcl.models.checkpoint import load_state_strict, load_weights, save_weights
+
+log = logging.getLogger(__name__)
+
+RESUME_DIR = "resume"
+STEP_DIR = re.compile(r"^step-(\d{8})$")
+
+
+@dataclass
+class TrainState:
+    """Counters and logs that must survive a resume (the CSV log is rebuilt from ``log_rows``)."""
+
+    step: int = 0
+    epoch_loss_sum: float = 0.0
+    epoch_loss_i2o_sum: float = 0.0
+    epoch_loss_o2i_sum: float = 0.0
+    epoch_steps: int = 0
+    epoch_seconds: float = 0.0
+    log_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def resume_root(out_dir: str | Path) -> Path:
+    return Path(out_dir) / RESUME_DIR
+
+
+def latest_checkpoint(out_dir: str | Path) -> Path | None:
+    root = resume_root(out_dir)
+    if not root.is_dir():
+        return None
+    steps = sorted((p for p in root.iterdir() if p.is_dir() and STEP_DIR.match(p.name)), key=lambda p: p.name)
+    return steps[-1] if steps else None
+
+
+def save_checkpoint(out_dir: str | Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                    state: TrainState, fingerprint: dict[str, Any], *, keep: int = 2) -> Path:
+    target = resume_root(out_dir) / f"step-{state.step:08d}"
+    with atomic_dir(target) as tmp:
+        save_weights(module, tmp / "model.safetensors")
+        torch.save({"train_state": dataclasses.asdict(state), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state(),
+                    "fingerprint": fingerprint}, tmp / "state.pt")
+    older = sorted(p for p in resume_root(out_dir).iterdir() if p.is_dir() and STEP_DIR.match(p.name))[:-keep]
+    for path in older:
+        shutil.rmtree(path, ignore_errors=True)
+    return target
+
+
+def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    keys = sorted(set(saved) | set(current))
+    return [k for k in keys if json.dumps(saved.get(k), sort_keys=True, default=str)
+            != json.dumps(current.get(k), sort_keys=True, default=str)]
+
+
+def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+                    fingerprint: dict[str, Any]) -> TrainState:
+    """Restore ``module``/``optimizer``/``scheduler`` from ``path``; ValueError if the checkpoint is corrupt or
+    belongs to other data, vocabulary or config."""
+    state_file = path / "state.pt"
+    if not state_file.is_file():
+        raise ValueError(f"{state_file}: resume state is missing")
+    try:
+        saved = torch.load(state_file, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch.load raises many types for a damaged file
+        raise ValueError(f"{state_file}: corrupt resume state ({err}); delete {path} to resume from an older "
+                         f"checkpoint or start afresh") from err
+    if not isinstance(saved, dict) or not {"train_state", "optimizer", "scheduler", "fingerprint"} <= set(saved):
+        raise ValueError(f"{state_file}: not an igcl resume state")
+    differ = _differences(saved["fingerprint"], fingerprint)
+    if differ:
+        what = ", ".join(differ)
+        hint = (" (vocabulary mismatch: the graphs changed since the checkpoint was written)"
+                if "graph_vocab" in differ else "")
+        raise ValueError(f"{path}: cannot resume: {what} differ{'s' if len(differ) == 1 else ''} from this run"
+                         f"{hint}; delete {path.parent} to start afresh")
+    weights = path / "model.safetensors"
+    load_state_strict(module, load_weights(weights), where=str(weights))
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    if "torch_rng" in saved:
+        torch.set_rng_state(saved["torch_rng"])
+    return TrainState(**saved["train_state"])
