@@ -1,0 +1,243 @@
+"""The parse stage: reports -> RadGraph-schema graph shards + CheXpert-style labels, written atomically.
+
+Output directory (replaced whole, via :func:`igcl.io.atomic_dir`: a failure at any point leaves no directory)::
+
+    DIR/part-00000.parquet ...  GRAPH_SCHEMA (study_id, nodes, edges), <= rows_per_shard rows each, input order
+    DIR/labels.parquet          GRAPH_LABELS_SCHEMA: study_id + the 14 CheXpert observations (float32,
+                                1 / 0 / -1 / null) from :func:`igcl.reports.labels.graph_labels`, input order
+    DIR.meta.json               sidecar: config, input, counts (reports, empty, undecodable, nodes, edges,
+                                shards), seconds per phase
+
+Sources (``GraphsConfig.source``):
+
+* ``spacy``: any report collection :func:`igcl.reports.inputs.read_reports` reads (manifest, directory of .txt,
+  CSV/Parquet ``study_id,text``), parsed by :class:`igcl.reports.parser.ReportParser`. With ``threads > 1`` the
+  reports are cut into chunks of ``chunk_size`` and parsed by ``threads`` worker processes (forkserver context, so
+  no parent state is inherited), each building one parser once and calling ``parse_many`` per chunk; results come
+  back in chunk order, so shards and labels are the same whatever the thread count. ``threads == 1`` parses in
+  this process.
+* ``radgraph_json``: RadGraph's released graphs, imported by :func:`igcl.reports.radgraph_json.read_radgraph_json`
+  (no parsing; the input path is the JSON file).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tqdm import tqdm
+
+from igcl.config import to_dict
+from igcl.io import atomic_dir, write_sidecar
+from igcl.labels import CHEXPERT_OBSERVATIONS
+from igcl.shards.graphs import GraphShardWriter
+from igcl.shards.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA, write_table
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("spacy", "radgraph_json")
+LABELS_FILE = "labels.parquet"
+
+
+@dataclass(frozen=True)
+class GraphsConfig:
+    """The ``graphs:`` section of config.yaml.
+
+    source: ``spacy`` (parse report text with igcl's parser) or ``radgraph_json`` (import RadGraph's JSON).
+    radgraph_json: path of the RadGraph JSON; the rule's input when source is ``radgraph_json``, else unused.
+    rows_per_shard: at most this many reports per shard file.
+    chunk_size: reports per worker task (a unit of parallel work; output does not depend on it).
+    batch_size: reports per ``ReportParser.parse_many`` batch inside a worker.
+    """
+
+    source: str = "spacy"
+    radgraph_json: str | None = None
+    rows_per_shard: int = 20_000
+    chunk_size: int = 500
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"graphs.source must be one of {list(SOURCES)}, got {self.source!r}")
+        if self.source == "radgraph_json" and not self.radgraph_json:
+            raise ValueError("graphs.radgraph_json must name the RadGraph JSON file when graphs.source is "
+                             "radgraph_json")
+        for key in ("rows_per_shard", "chunk_size", "batch_size"):
+            value = getattr(self, key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"graphs.{key} must be an integer >= 1, got {value!r}")
+
+
+@dataclass
+class ParseSummary:
+    """What a run did: counts, and seconds per phase (read input, parse, write shards/labels/sidecar)."""
+
+    reports: int = 0
+    empty: int = 0
+    undecodable: int = 0
+    nodes: int = 0
+    edges: int = 0
+    shards: int = 0
+    seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "parse": 0.0, "write": 0.0})
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+def chunk_tables(study_ids: Sequence[str], graphs: Sequence) -> tuple[pa.Table, pa.Table]:
+    """(GRAPH_SCHEMA table, GRAPH_LABELS_SCHEMA table) for aligned study ids and ``ReportGraph`` objects."""
+    from igcl.reports.labels import graph_labels
+
+    rows = [graph.to_row(study_id) for study_id, graph in zip(study_ids, graphs)]
+    label_dicts = [graph_labels(graph) for graph in graphs]
+    columns = {"study_id": list(study_ids)}
+    for name in CHEXPERT_OBSERVATIONS:
+        columns[name] = [labels.get(name) for labels in label_dicts]
+    return (pa.Table.from_pylist(rows, schema=GRAPH_SCHEMA),
+            pa.Table.from_pydict(columns, schema=GRAPH_LABELS_SCHEMA))
+
+
+class ChunkParser:
+    """Parses chunks ``(study_ids, texts)`` into ``chunk_tables`` with one :class:`ReportParser`, built once."""
+
+    def __init__(self, batch_size: int) -> None:
+        from igcl.reports.parser import ReportParser
+
+        self.parser = ReportParser()
+        self.batch_size = batch_size
+
+    def __call__(self, chunk: tuple[Sequence[str], Sequence[str]]) -> tuple[pa.Table, pa.Table]:
+        study_ids, texts = chunk
+        try:
+            graphs = list(self.parser.parse_many(list(texts), batch_size=self.batch_size))
+            return chunk_tables(study_ids, graphs)
+        except Exception as err:
+            # The parser promises never to raise; if it does, name the reports so the failure can be reproduced.
+            raise RuntimeError(f"parsing the chunk of studies {study_ids[0]} .. {study_ids[-1]} failed: "
+                               f"{type(err).__name__}: {err}") from err
+
+
+_WORKER: ChunkParser | None = None
+
+
+def _init_worker(batch_size: int) -> None:
+    global _WORKER
+    _WORKER = ChunkParser(batch_size)
+
+
+def _parse_in_worker(chunk: tuple[Sequence[str], Sequence[str]]) -> tuple[pa.Table, pa.Table]:
+    assert _WORKER is not None, "worker not initialised"
+    return _WORKER(chunk)
+
+
+def _chunks(study_ids: Sequence[str], texts: Sequence[str], size: int) -> Iterator[tuple[list[str], list[str]]]:
+    for start in range(0, len(study_ids), size):
+        yield list(study_ids[start:start + size]), list(texts[start:start + size])
+
+
+def mp_context() -> multiprocessing.context.BaseContext:
+    """forkserver where the platform has it (fast worker start, nothing inherited), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConfig,
+                 threads: int) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Yield ``chunk_tables`` for consecutive chunks of the reports, in input order, using ``threads`` processes."""
+    chunks = _chunks(study_ids, texts, cfg.chunk_size)
+    n_chunks = -(-len(study_ids) // cfg.chunk_size)
+    workers = min(threads, n_chunks)
+    if workers <= 1:
+        parse = ChunkParser(cfg.batch_size)
+        for chunk in chunks:
+            yield parse(chunk)
+        return
+    log.info("parsing %d reports in %d chunks with %d worker processes", len(study_ids), n_chunks, workers)
+    with mp_context().Pool(workers, initializer=_init_worker, initargs=(cfg.batch_size,)) as pool:
+        yield from pool.imap(_parse_in_worker, chunks, chunksize=1)
+
+
+def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Import a RadGraph JSON file and yield ``chunk_tables`` of ``chunk_size`` reports."""
+    from igcl.reports.radgraph_json import read_radgraph_json
+
+    pairs = read_radgraph_json(path)
+    summary.reports = len(pairs)
+    summary.empty = sum(1 for _, graph in pairs if not graph.nodes)
+    for start in range(0, len(pairs), cfg.chunk_size):
+        part = pairs[start:start + cfg.chunk_size]
+        yield chunk_tables([s for s, _ in part], [g for _, g in part])
+
+
+def _count_items(column: pa.ChunkedArray) -> int:
+    return int(pc.sum(pc.list_value_length(column)).as_py() or 0)
+
+
+def run_parse_stage(input_path: str | os.PathLike[str], out_dir: str | os.PathLike[str], cfg: GraphsConfig,
+                    threads: int = 1) -> ParseSummary:
+    """Read the reports at ``input_path``, parse (or import) them, write ``out_dir`` atomically; see module doc."""
+    if threads < 1:
+        raise ValueError(f"threads must be >= 1, got {threads}")
+    input_path, out_dir = Path(input_path), Path(out_dir)
+    summary = ParseSummary()
+    started = time.perf_counter()
+
+    if cfg.source == "radgraph_json":
+        log.info("importing RadGraph graphs from %s", input_path)
+        chunks = radgraph_chunks(input_path, cfg, summary)
+    else:
+        from igcl.reports.inputs import read_reports
+
+        reports = read_reports(input_path)
+        summary.reports, summary.empty, summary.undecodable = len(reports), reports.empty, reports.undecodable
+        summary.seconds["read"] = time.perf_counter() - started
+        log.info("read %d reports from %s (%s): %d empty, %d not valid UTF-8 (decoded with replacement)",
+                 len(reports), input_path, reports.kind, summary.empty, summary.undecodable)
+        chunks = parse_chunks(reports.study_ids, reports.texts, cfg, threads)
+
+    with atomic_dir(out_dir) as tmp:
+        writer = GraphShardWriter(tmp, cfg.rows_per_shard)
+        label_tables = []
+        writing = 0.0
+        with tqdm(total=summary.reports or None, unit="report", desc="parse", mininterval=2.0) as bar:
+            for graph_table, label_table in chunks:
+                mark = time.perf_counter()
+                writer.add(graph_table)
+                label_tables.append(label_table)
+                summary.nodes += _count_items(graph_table.column("nodes"))
+                summary.edges += _count_items(graph_table.column("edges"))
+                writing += time.perf_counter() - mark
+                bar.total = summary.reports or None
+                bar.update(graph_table.num_rows)
+        mark = time.perf_counter()
+        if cfg.source == "radgraph_json":
+            # The import is done inside the loop's first step; count it as reading, not parsing.
+            summary.seconds["read"] = mark - started - writing
+        else:
+            summary.seconds["parse"] = mark - started - summary.seconds["read"] - writing
+        summary.shards = len(writer.close())
+        labels = pa.concat_tables(label_tables) if label_tables else GRAPH_LABELS_SCHEMA.empty_table()
+        write_table(labels, tmp / LABELS_FILE, GRAPH_LABELS_SCHEMA)
+        if writer.rows_written != summary.reports or labels.num_rows != summary.reports:
+            raise RuntimeError(f"{out_dir}: wrote {writer.rows_written} graphs and {labels.num_rows} label rows "
+                               f"for {summary.reports} reports")
+        summary.seconds["write"] = writing + time.perf_counter() - mark
+    write_sidecar(out_dir, config=to_dict(cfg),
+                  rows={"reports": summary.reports, "empty": summary.empty, "undecodable": summary.undecodable,
+                        "nodes": summary.nodes, "edges": summary.edges, "shards": summary.shards},
+                  seconds=time.perf_counter() - started,
+                  extra={"input": str(input_path), "threads": threads,
+                         "phase_seconds": {k: round(v, 3) for k, v in summary.seconds.items()}})
+    log.info("wrote %d graphs (%d nodes, %d edges) in %d shard(s) and %s to %s in %.1f s "
+             "(read %.1f s, parse %.1f s, write %.1f s)", summary.reports, summary.nodes, summary.edges,
+             summary.shards, LABELS_FILE, out_dir, summary.total_seconds, summary.seconds["read"],
+             summary.seconds["parse"], summary.seconds["write"])
+    return summary
