@@ -95,11 +95,14 @@ def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimi
         raise ValueError(f"{state_file}: not an igcl resume state")
     differ = _differences(saved["fingerprint"], fingerprint)
     if differ:
-        what = ", ".join(differ)
-        hint = (" (vocabulary mismatch: the graphs changed since the checkpoint was written)"
-                if "graph_vocab" in differ else "")
-        raise ValueError(f"{path}: cannot resume: {what} differ{'s' if len(differ) == 1 else ''} from this run"
-                         f"{hint}; delete {path.parent} to start afresh")
+        if "graph_vocab" in differ:
+            was, now = saved["fingerprint"].get("graph_vocab") or {}, fingerprint.get("graph_vocab") or {}
+            what = (f"vocabulary mismatch: the checkpoint's graph vocabulary has {was.get('tokens')} tokens "
+                    f"(sha256 {str(was.get('sha256'))[:12]}), this run's training graphs give {now.get('tokens')} "
+                    f"(sha256 {str(now.get('sha256'))[:12]}); the graphs changed since it was written")
+        else:
+            what = f"{', '.join(differ)} differ{'s' if len(differ) == 1 else ''} from this run"
+        raise ValueError(f"{path}: cannot resume: {what}; delete {path.parent} to start afresh")
     weights = path / "model.safetensors"
     load_state_strict(module, load_weights(weights), where=str(weights))
     optimizer.load_state_dict(saved["optimizer"])

@@ -1,0 +1,184 @@
+"""The pretraining loop end to end on synthetic data: learning, resuming, outputs, and failures."""
+
+import csv
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import tiny_config
+from safetensors.torch import load_file
+
+from igcl.losses import ContrastiveLoss
+from igcl.models.checkpoint import load_pretrained
+from igcl.models.dual import ModelSpec, build_model
+from igcl.shards.schema import GRAPH_SCHEMA, read_table, write_table
+from igcl.train.loop import NonFiniteLossError, PretrainInputs, TrainingInterrupted, pretrain
+from igcl.train.state import latest_checkpoint
+
+
+def read_log(out):
+    with open(out / "train_log.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def weights(out):
+    return load_file(str(out / "checkpoint.safetensors"))
+
+
+@pytest.mark.slow
+def test_igcl_lowers_loss_and_beats_chance_at_retrieval(synthetic_inputs, tmp_path):
+    out = pretrain(tiny_config(epochs=5, augment={"enabled": False}), "igcl", synthetic_inputs, tmp_path / "igcl")
+    rows = read_log(out)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4, 5]
+    first, last = float(rows[0]["loss"]), float(rows[-1]["loss"])
+    assert last < 0.5 * first
+    chance = float(rows[-1]["val_chance"])
+    assert chance == pytest.approx(1 / 18, rel=1e-3)  # 18 held-out (validate) studies, one image each
+    assert float(rows[-1]["val_top1"]) >= 4 * chance
+    assert not (out / "resume").exists()  # a finished run leaves no resume state behind
+    loaded = load_pretrained(out)
+    assert loaded.method == "igcl" and loaded.has_report_encoder and loaded.feature_dim == 96
+    graphs = read_table(synthetic_inputs.graphs / "part-00000.parquet", GRAPH_SCHEMA).to_pylist()[:5]
+    assert loaded.embed_reports(graphs=graphs).shape == (5, 32)
+
+
+@pytest.mark.slow
+def test_resume_after_kill_gives_the_same_weights(synthetic_inputs, tmp_path):
+    config = tiny_config(epochs=2, checkpoint_every=3, grad_accum_steps=2,
+                         loss={"learn_temperature": True})
+    straight = pretrain(config, "igcl", synthetic_inputs, tmp_path / "straight")
+    killed = tmp_path / "killed"
+    with pytest.raises(TrainingInterrupted):
+        pretrain(config, "igcl", synthetic_inputs, killed, stop_after_step=5)  # checkpoint at step 3 only
+    assert not (killed / "checkpoint.safetensors").exists() and not (killed / "config.json").exists()
+    assert latest_checkpoint(killed).name == "step-00000003"
+    pretrain(config, "igcl", synthetic_inputs, killed)
+    a, b = weights(straight), weights(killed)
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6, msg=key)
+    drop = lambda rows: [{k: v for k, v in r.items() if k != "pairs_per_s"} for r in rows]  # noqa: E731
+    assert drop(read_log(straight)) == drop(read_log(killed))
+    assert float(read_log(straight)[-1]["temperature"]) != pytest.approx(0.1)  # the temperature was learned
+
+
+def test_random_is_the_seeded_untrained_encoder(synthetic_inputs, tmp_path):
+    out = pretrain(tiny_config(seed=7), "random", synthetic_inputs, tmp_path / "random")
+    assert read_log(out) == []
+    spec = ModelSpec(method="random", image_model="test_resnet", image_size=32, projection_dim=32)
+    expected = build_model(spec, seed=7).state_dict()
+    saved = weights(out)
+    assert all(torch.equal(saved[k], expected[k]) for k in expected)
+    assert (out / "checkpoint.safetensors.meta.json").is_file()
+
+
+def test_convirt_and_image_only_write_loadable_checkpoints(synthetic_inputs, tmp_path):
+    config = tiny_config(epochs=1)
+    convirt = load_pretrained(pretrain(config, "convirt", synthetic_inputs, tmp_path / "convirt"))
+    assert convirt.tokenizer is not None and (tmp_path / "convirt" / "tokenizer.json").is_file()
+    emb = convirt.embed_reports(texts=["FINDINGS: Mild pleural effusion.\nIMPRESSION: effusion.", "No edema."])
+    assert emb.shape == (2, 32) and torch.isfinite(emb).all()
+    image_only = pretrain(config, "image_only", synthetic_inputs, tmp_path / "image_only")
+    rows = read_log(image_only)
+    assert len(rows) == 1 and float(rows[0]["loss_image_to_other"]) > 0
+
+
+def test_convirt_text_branch_from_pretrained_path(synthetic_inputs, tmp_path):
+    first = pretrain(tiny_config(epochs=1), "convirt", synthetic_inputs, tmp_path / "first")
+    second = pretrain(tiny_config(epochs=1, text={"pretrained_path": str(first), "dim": 64}), "convirt",
+                      synthetic_inputs, tmp_path / "second")
+    assert load_pretrained(second).model.spec.text == load_pretrained(first).model.spec.text
+    image_only = pretrain(tiny_config(epochs=1), "image_only", synthetic_inputs, tmp_path / "io")
+    with pytest.raises(ValueError, match="has no text encoder"):
+        pretrain(tiny_config(text={"pretrained_path": str(image_only)}), "convirt", synthetic_inputs,
+                 tmp_path / "third")
+
+
+def test_bf16_autocast_on_cpu(synthetic_inputs, tmp_path):
+    out = pretrain(tiny_config(epochs=1, precision="bf16", graph={"pooling": "reaction_node",
+                                                                  "transformer_layers": 0}),
+                   "igcl", synthetic_inputs, tmp_path / "bf16")
+    assert np.isfinite(float(read_log(out)[0]["loss"]))
+
+
+def copy_inputs(inputs, root):
+    shutil.copytree(inputs.graphs, root / "graphs")
+    return PretrainInputs(images=inputs.images, image_index=inputs.image_index, graphs=root / "graphs",
+                          manifest=inputs.manifest)
+
+
+def test_missing_graph_names_the_study(synthetic_inputs, tmp_path):
+    inputs = copy_inputs(synthetic_inputs, tmp_path)
+    part = inputs.graphs / "part-00000.parquet"
+    table = read_table(part, GRAPH_SCHEMA)
+    write_table(table.slice(1), part, GRAPH_SCHEMA)  # drop the first study (a training study)
+    with pytest.raises(ValueError, match=r"no graph for 1 train study of the image shard, e\.g\. study s50000000"):
+        pretrain(tiny_config(), "igcl", inputs, tmp_path / "out")
+    assert not (tmp_path / "out" / "checkpoint.safetensors").exists()
+
+
+def test_image_size_mismatch(synthetic_inputs, tmp_path):
+    with pytest.raises(ValueError, match="images are 32 px but pretrain.image.size is 64"):
+        pretrain(tiny_config(image={"size": 64}), "image_only", synthetic_inputs, tmp_path / "out")
+
+
+def test_vocabulary_mismatch_on_resume(synthetic_inputs, tmp_path):
+    inputs = copy_inputs(synthetic_inputs, tmp_path)
+    out = tmp_path / "out"
+    config = tiny_config(checkpoint_every=2)
+    with pytest.raises(TrainingInterrupted):
+        pretrain(config, "igcl", inputs, out, stop_after_step=2)
+    part = inputs.graphs / "part-00000.parquet"
+    rows = read_table(part, GRAPH_SCHEMA).to_pylist()
+    rows[0]["nodes"].append({"text": "hydropneumothorax", "label": "OBS-DP", "start": 0, "end": 17,
+                             "section": "findings"})
+    import pyarrow as pa
+    write_table(pa.Table.from_pylist(rows, schema=GRAPH_SCHEMA), part, GRAPH_SCHEMA)
+    with pytest.raises(ValueError, match=r"step-00000002: cannot resume: vocabulary mismatch: the checkpoint's graph vocabulary has 13 tokens .* give 14"):
+        pretrain(config, "igcl", inputs, out)
+
+
+def test_corrupt_resume_checkpoint(synthetic_inputs, tmp_path):
+    out = tmp_path / "out"
+    config = tiny_config(checkpoint_every=2)
+    with pytest.raises(TrainingInterrupted):
+        pretrain(config, "image_only", synthetic_inputs, out, stop_after_step=2)
+    state = latest_checkpoint(out) / "state.pt"
+    good = state.read_bytes()
+    state.write_bytes(good[:100])
+    with pytest.raises(ValueError, match=r"state.pt: corrupt resume state"):
+        pretrain(config, "image_only", synthetic_inputs, out)
+    state.write_bytes(good)
+    weights_file = latest_checkpoint(out) / "model.safetensors"
+    weights_file.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"model.safetensors: corrupt or unreadable"):
+        pretrain(config, "image_only", synthetic_inputs, out)
+
+
+def test_changed_config_refuses_to_resume(synthetic_inputs, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(TrainingInterrupted):
+        pretrain(tiny_config(checkpoint_every=2), "image_only", synthetic_inputs, out, stop_after_step=2)
+    with pytest.raises(ValueError, match="cannot resume: config differs"):
+        pretrain(tiny_config(checkpoint_every=2, lr=1e-3), "image_only", synthetic_inputs, out)
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(synthetic_inputs, tmp_path, monkeypatch):
+    calls = {"n": 0}
+    original = ContrastiveLoss.forward
+
+    def poisoned(self, image, other):
+        calls["n"] += 1
+        losses = original(self, image, other)
+        if calls["n"] == 4:
+            losses["loss"] = losses["loss"] * float("nan")
+        return losses
+
+    monkeypatch.setattr(ContrastiveLoss, "forward", poisoned)
+    out = tmp_path / "out"
+    with pytest.raises(NonFiniteLossError, match=r"non-finite loss \(nan\) at step 4.*last good checkpoint is "
+                                                 r".*step-00000002"):
+        pretrain(tiny_config(checkpoint_every=2), "image_only", synthetic_inputs, out)
+    assert latest_checkpoint(out).name == "step-00000002"
+    assert not (out / "checkpoint.safetensors").exists()
