@@ -40,5 +40,6 @@ def test_bad_settings_name_the_key(tmp_path, settings, key):
 
 def test_config_defaults_match_the_brief():
     cfg = PhantomConfig()
-    assert (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies, cfg.image_size) == (600, 600, 200, 256)
+    sizes = (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies, cfg.image_size)
+    assert sizes == (600, 600, 200, 256)
     assert (cfg.train_fraction, cfg.validate_fraction, cfg.test_fraction) == (0.8, 0.05, 0.15)

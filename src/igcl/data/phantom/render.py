@@ -10,7 +10,7 @@ to bottom, before rotation/shift/zoom. Frontal views follow radiological convent
 the image's left (u < 0.5), the patient's left on the image's right. Lateral views have anterior on the left.
 What each finding looks like (frontal):
 
-- Cardiomegaly: a wider cardiac silhouette (cardiothoracic ratio ~0.57/0.63/0.69 vs ~0.45 normal).
+- Cardiomegaly: a wider cardiac silhouette (cardiothoracic ratio 0.54/0.60/0.67 vs 0.38-0.50 normal).
 - Pleural Effusion: fluid density filling the lung base of the named side up to a meniscus rising laterally
   (small fills the costophrenic angle, large a quarter of the lung).
 - Consolidation / Lung Opacity: a dense (resp. fainter, patchy) irregular patch in the named lobe's zone.
@@ -29,6 +29,7 @@ Mask keys are :attr:`Finding.mask_key` (``Observation|location``); bilateral eff
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -41,15 +42,15 @@ from igcl.data.phantom.sites import SITES, Nuisance
 # Zone centres of each lobe, frontal: (signed distance from midline in habitus units, v). Negative = image left
 # = patient's right.
 LOBE_CENTRES = {
-    "right upper lobe": (-0.19, 0.31), "right middle lobe": (-0.13, 0.57), "right lower lobe": (-0.21, 0.69),
-    "left upper lobe": (0.19, 0.32), "lingula": (0.16, 0.56), "left lower lobe": (0.22, 0.70),
+    "right upper lobe": (-0.19, 0.31), "right middle lobe": (-0.13, 0.56), "right lower lobe": (-0.20, 0.64),
+    "left upper lobe": (0.19, 0.32), "lingula": (0.16, 0.55), "left lower lobe": (0.21, 0.65),
 }
 # Lateral: (u, v) with anterior on the left.
 LATERAL_LOBE_CENTRES = {
     "right upper lobe": (0.48, 0.30), "left upper lobe": (0.50, 0.29), "right middle lobe": (0.36, 0.55),
     "lingula": (0.37, 0.54), "right lower lobe": (0.64, 0.66), "left lower lobe": (0.65, 0.67),
 }
-CARDIOMEGALY_CTR = {"mild": 0.57, "moderate": 0.63, "severe": 0.69}
+CARDIOMEGALY_CTR = {"mild": 0.54, "moderate": 0.6, "severe": 0.67}
 SEVERITY_SCALE = {"mild": 0.0, "moderate": 1.0, "severe": 2.0, None: 0.0}
 
 
@@ -65,7 +66,7 @@ class Anatomy:
 
 
 def sample_anatomy(rng: np.random.Generator, female: bool) -> Anatomy:
-    return Anatomy(habitus=float(rng.uniform(0.88, 1.08)), ctr=float(rng.uniform(0.40, 0.48)),
+    return Anatomy(habitus=float(rng.uniform(0.88, 1.08)), ctr=float(rng.uniform(0.38, 0.50)),
                    inspiration=float(rng.uniform(-0.04, 0.03)), female=female)
 
 
@@ -151,9 +152,8 @@ def _grid(spec: ImageSpec, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _blob(u, v, cu, cv, ru, rv, rng, size) -> np.ndarray:
-    """An irregular patch: an ellipse whose edge is wobbled by smooth noise."""
-    field = _ellipse(u, v, cu, cv, ru, rv) + 0.45 * _smooth_noise(rng, size, 6)
-    return field < 1.0
+    """An irregular patch: an ellipse field (< 1 inside) whose edge is wobbled by smooth noise, [size, size]."""
+    return _ellipse(u, v, cu, cv, ru, rv) + 0.8 * _smooth_noise(rng, size, 9)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -342,12 +342,14 @@ class _Frontal:
         if obs in ("Consolidation", "Lung Opacity"):
             cu, cv = self._anchor(f.location, f.shape_seed)
             r = {"mild": 0.06, "moderate": 0.085, "severe": 0.11}[sev or "mild"] * w
-            mask = _blob(u, v, cu, cv, r, 1.15 * r, shape_rng, n) & lungs
-            strength = 0.3 if obs == "Consolidation" else 0.17
-            texture = 1 + 0.3 * _smooth_noise(shape_rng, n, 18)
-            return strength * _soft(mask, 1.2) * texture, mask
+            field = _blob(u, v, cu, cv, r, 1.15 * r, shape_rng, n)
+            mask = (field < 0.9) & lungs
+            strength = 0.24 if obs == "Consolidation" else 0.15
+            texture = 1 + 0.35 * _smooth_noise(shape_rng, n, 24)
+            # soft-edged: fades in over the outer third of the patch, no sharp outline
+            return strength * np.clip((1.0 - field) * (1 / 0.35), 0, 1) * texture * lungs, mask
         if obs == "Edema":
-            amp = {"mild": 0.12, "moderate": 0.2, "severe": 0.28}[sev or "mild"]
+            amp = {"mild": 0.05, "moderate": 0.08, "severe": 0.12}[sev or "mild"]
             r = np.minimum(np.hypot(u - 0.5 + 0.1 * w, v - 0.48), np.hypot(u - 0.5 - 0.1 * w, v - 0.48))
             haze = np.exp(-((r / (0.14 * w)) ** 2))
             added = amp * (haze + 0.25) * _soft(lungs, 1.5)
@@ -358,7 +360,7 @@ class _Frontal:
         if obs == "Atelectasis":
             mask = np.zeros(u.shape, bool)
             added = np.zeros(u.shape, np.float32)
-            thick = 0.01 if sev == "mild" else 0.016
+            thick = 0.012 if sev == "mild" else 0.018
             for side in self._sides(f.location):
                 cu = self.lung_centre(side)
                 tilt = shape_rng.uniform(-0.02, 0.03)
@@ -482,10 +484,10 @@ def _lateral(spec: ImageSpec, u: np.ndarray, v: np.ndarray, rng: np.random.Gener
                 mask = _ellipse(u, v, cu, cv, r, r) < 1
             else:
                 r = {"mild": 0.06, "moderate": 0.085, "severe": 0.11}[sev or "mild"] * w
-                mask = _blob(u, v, cu, cv, 1.2 * r, r, shape_rng, n) & lung
+                mask = (_blob(u, v, cu, cv, 1.2 * r, r, shape_rng, n) < 0.9) & lung
             density += (0.17 if obs == "Lung Opacity" else 0.28) * _soft(mask, 1.2)
         elif obs == "Edema":
-            amp = {"mild": 0.1, "moderate": 0.17, "severe": 0.24}[sev or "mild"]
+            amp = {"mild": 0.05, "moderate": 0.08, "severe": 0.12}[sev or "mild"]
             haze = np.exp(-((np.hypot(u - 0.5, v - 0.47) / 0.14) ** 2))
             density += amp * (haze + 0.25) * lung
             mask = lung & (haze > 0.35)
@@ -511,6 +513,11 @@ def _lateral(spec: ImageSpec, u: np.ndarray, v: np.ndarray, rng: np.random.Gener
 # ---------------------------------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16)
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    return ImageFont.load_default(size=size)
+
+
 def _finish(density: np.ndarray, spec: ImageSpec, rng: np.random.Generator) -> np.ndarray:
     """Exposure curve, blur, noise, collimation and burned-in text: density map -> uint8 image [size, size]."""
     nu, n = spec.nuisance, spec.size
@@ -519,7 +526,8 @@ def _finish(density: np.ndarray, spec: ImageSpec, rng: np.random.Generator) -> n
     img = Image.fromarray((level * 255).astype(np.uint8), "L")
     img = img.filter(ImageFilter.GaussianBlur(nu.blur * n / 256))
     pixels = np.asarray(img, dtype=np.float32) / 255.0
-    pixels = pixels + nu.noise * rng.standard_normal(pixels.shape, dtype=np.float32)
+    # Uniform noise with the nuisance's standard deviation (sqrt(12) * U(-0.5, 0.5)): half the cost of Gaussian.
+    pixels += (nu.noise * math.sqrt(12.0)) * (rng.random(pixels.shape, dtype=np.float32) - 0.5)
     top, bottom, left, right = (int(round(m * n)) for m in nu.collimation)
     if top:
         pixels[:top] = site.background
@@ -531,13 +539,13 @@ def _finish(density: np.ndarray, spec: ImageSpec, rng: np.random.Generator) -> n
         pixels[:, n - right:] = site.background
     out = Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), "L")
     draw = ImageDraw.Draw(out)
-    font = ImageFont.load_default(size=max(8, n // 16))
+    font = _font(max(8, n // 16))
     on_right = site.marker_on_patient_left != (spec.projection == "LATERAL")
     marker_x = int(n * (0.86 if on_right else 0.06))
     ink = 40 if site.background > 0.5 else 235
     draw.text((marker_x, int(n * 0.06)), site.marker, fill=ink, font=font)
     if nu.label_text:
-        draw.text((int(n * 0.06), int(n * 0.9)), nu.label_text, fill=ink, font=ImageFont.load_default(size=max(6, n // 28)))
+        draw.text((int(n * 0.06), int(n * 0.9)), nu.label_text, fill=ink, font=_font(max(6, n // 28)))
     return np.asarray(out)
 
 

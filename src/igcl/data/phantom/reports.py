@@ -116,7 +116,8 @@ def _noun_phrase(f: Finding, rng: np.random.Generator) -> tuple[str, bool]:
         return _pick(rng, [f"{adj} fracture of the {f.location} {_ordinal(int(rib))} posterior rib",
                            f"{adj} {f.location} {_ordinal(int(rib))} rib fracture"]), False
     if obs == "Pleural Other":
-        return _pick(rng, [f"{f.location} apical pleural thickening", f"pleural thickening at the {f.location} apex"]), True
+        return _pick(rng, [f"{f.location} apical pleural thickening",
+                           f"pleural thickening at the {f.location} apex"]), True
     if obs == "Pneumonia":
         return "pneumonia", True
     raise ValueError(f"no phrasing for observation {obs!r}")
@@ -219,10 +220,11 @@ def negation_sentences(study: StudyFindings, rng: np.random.Generator) -> list[s
         if len(items) > 1 and rng.random() < 0.25:
             out += [_pick(rng, [f"No {i}.", f"No {i} is seen.", f"There is no {i}."]) for i in items]
         else:
-            options = [f"No {_join(items)}.", f"There is no {_join(items)}.", f"There is no evidence of {_join(items)}.",
-                       f"No {_join(items)} is seen.", f"No {_join(items)} is identified."]
+            listed = _join(items)
+            options = [f"No {listed}.", f"There is no {listed}.", f"There is no evidence of {listed}.",
+                       f"No {listed} is seen.", f"No {listed} is identified."]
             if lungs_clear_ok:
-                options += [f"The lungs are clear without {_join(items)}.", f"Lungs are clear, without {_join(items)}."]
+                options += [f"The lungs are clear without {listed}.", f"Lungs are clear, without {listed}."]
             out.append(_pick(rng, options))
     heart = "Cardiomegaly" in negated
     mediastinum = "Enlarged Cardiomediastinum" in negated

@@ -29,10 +29,10 @@ class Site:
 
 
 SITES: dict[str, Site] = {
-    "mimic": Site("mimic", contrast=(1.05, 1.3), gamma=(0.85, 1.05), noise=(0.008, 0.02), blur=(0.4, 0.8),
+    "mimic": Site("mimic", contrast=(0.95, 1.2), gamma=(0.85, 1.05), noise=(0.008, 0.02), blur=(0.4, 0.8),
                   collimation=(0.0, 0.03), background=0.0, marker="L", marker_on_patient_left=True,
                   label_text=("", "PORTABLE", "UPRIGHT")),
-    "chexpert": Site("chexpert", contrast=(1.25, 1.6), gamma=(1.15, 1.45), noise=(0.02, 0.04), blur=(0.9, 1.4),
+    "chexpert": Site("chexpert", contrast=(0.95, 1.2), gamma=(1.1, 1.35), noise=(0.02, 0.04), blur=(0.9, 1.4),
                      collimation=(0.03, 0.08), background=0.85, marker="R", marker_on_patient_left=False,
                      label_text=("", "SUPINE", "SEMI-ERECT", "AP")),
 }

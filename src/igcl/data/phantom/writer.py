@@ -2,7 +2,7 @@
 
 MIMIC-CXR-JPG tree (``mimic_out``)::
 
-    mimic-cxr-2.0.0-metadata.csv.gz   one row per image: dicom_id, subject_id, study_id, ViewPosition (PA/AP/LATERAL), ...
+    mimic-cxr-2.0.0-metadata.csv.gz   one row per image: dicom_id, subject_id, study_id, ViewPosition, ...
     mimic-cxr-2.0.0-split.csv.gz      one row per image: dicom_id, study_id, subject_id, split (train/validate/test)
     mimic-cxr-2.0.0-chexpert.csv.gz   one row per study: subject_id, study_id, 14 labels (1.0 / 0.0 / -1.0 / blank)
     files/p10/p10000032/s50414267/02aa804e-bde0afdd-112c0b34-7bc16630-4e384014.jpg
@@ -48,8 +48,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from igcl.data.columns import (CHEXPERT_COLUMNS, CHEXPERT_CSVS, MIMIC_CHEXPERT_COLUMNS, MIMIC_CHEXPERT_CSV, MIMIC_METADATA_COLUMNS,
-                               MIMIC_METADATA_CSV, MIMIC_SPLIT_COLUMNS, MIMIC_SPLIT_CSV)
+from igcl.data.columns import (CHEXPERT_COLUMNS, CHEXPERT_CSVS, MIMIC_CHEXPERT_COLUMNS, MIMIC_CHEXPERT_CSV,
+                               MIMIC_METADATA_COLUMNS, MIMIC_METADATA_CSV, MIMIC_SPLIT_COLUMNS, MIMIC_SPLIT_CSV)
 from igcl.data.phantom.config import PhantomConfig
 from igcl.data.phantom.render import render
 from igcl.data.phantom.study import (CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable, sample_study,
