@@ -34,6 +34,7 @@ LOOKAHEAD = 4  # words a two-way cue looks ahead for an entity before it applies
 MAX_LOCATION_GAP = 6
 MAX_PREDICATE_GAP = 5
 MAX_SUGGESTIVE_GAP = 6
+MAX_BACKWARD_SCOPE = 30  # words a cue after its scope can reach back (keeps odd, unpunctuated text linear)
 
 
 def _word_classes() -> dict[str, str]:
@@ -253,7 +254,7 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
     if cue.alternative:
         # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
         k = i - 1
-        while k >= back_start and words[k] not in ("and", ",", "with"):
+        while k >= max(back_start, i - MAX_BACKWARD_SCOPE) and words[k] not in ("and", ",", "with"):
             entity = observation_at.get(k)
             if entity is not None:
                 entity.status = "U"
@@ -270,7 +271,7 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
                 break
         if not ahead:
             status = "DA" if cue.kind == "neg" else "U"
-            for k in range(back_start, i):
+            for k in range(max(back_start, i - MAX_BACKWARD_SCOPE), i):
                 entity = observation_at.get(k)
                 if entity is not None and not (status == "DA" and entity.status == "U"):
                     entity.status = status
@@ -450,16 +451,18 @@ def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
         if len(observed) < 2:
             continue
         s, e = state.sentences[sentence]
-        i = s
+        i, first_after = s, 0  # observed[first_after] is the first chunk starting at or after i
         while i < e:
             length, hit = _match(SUGGESTIVE, words, i) if words[i] is not None else (0, None)
             if not hit:
                 i += 1
                 continue
-            before = [c for c in observed if c.end <= i]
-            after = [c for c in observed if c.start >= i + length and c.has_finding]
-            if before and after and after[0].start - (i + length) <= MAX_SUGGESTIVE_GAP:
-                x = before[-1].head
+            while first_after < len(observed) and observed[first_after].start < i:
+                first_after += 1
+            before = observed[first_after - 1] if first_after and observed[first_after - 1].end <= i else None
+            after = [c for c in observed[first_after:first_after + 8] if c.start >= i + length and c.has_finding]
+            if before is not None and after and after[0].start - (i + length) <= MAX_SUGGESTIVE_GAP:
+                x = before.head
                 targets = [after[0]]
                 for c in after[1:]:
                     gap = words[targets[-1].end:c.start]

@@ -25,6 +25,10 @@ from igcl.reports.sections import Section, split_sections
 log = logging.getLogger(__name__)
 
 _EMPTY = ReportGraph((), ())
+# Control and zero-width characters glue to words ("effusion.\x00") and hide them from the lexicon; they become
+# spaces before tokenizing (one character each, so offsets are unchanged).
+_BLANK_CONTROL = {c: " " for c in [*range(0, 9), 11, 12, *range(14, 32), *range(127, 160), 0x200B, 0x200C, 0x200D,
+                                   0x2028, 0x2029, 0xFEFF]}
 
 
 def build_pipeline() -> spacy.language.Language:
@@ -86,7 +90,7 @@ def _region(text: str, sections: list[Section]) -> tuple[str, int]:
             pieces.append("".join(c if c == "\n" else " " for c in gap))
         pieces.append(text[section.start:section.end])
         cursor = section.end
-    return "".join(pieces), start
+    return "".join(pieces).translate(_BLANK_CONTROL), start
 
 
 def _graph(doc: Doc, text: str, offset: int, sections: list[Section]) -> ReportGraph:

@@ -1,0 +1,192 @@
+"""Hand-written report sentences with the RadGraph entities, relations and CheXpert labels we expect.
+
+Each case: the sentence; its entities in text order as ``text/LABEL`` (A = ANAT-DP, DP/DA/U = OBS-*; ``+`` stands
+for a space inside a multi-word entity); the exact set of relations as ``head>relation>tail`` (entity texts); the
+derived labels for the observations it mentions (every observation not listed must be None; No Finding is listed
+where it is 1).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from igcl.labels import CHEXPERT_OBSERVATIONS
+from igcl.reports.labels import graph_labels
+from igcl.reports.parser import ReportParser
+
+LABEL = {"A": "ANAT-DP", "DP": "OBS-DP", "DA": "OBS-DA", "U": "OBS-U"}
+
+CASES = [
+    # the worked example of RADGRAPH_SCHEMA.md
+    ("Mild left lower lobe consolidation, which may represent pneumonia. No pleural effusion.",
+     "Mild/DP left/A lower/A lobe/A consolidation/DP pneumonia/U pleural/A effusion/DA",
+     "Mild>modify>consolidation left>modify>lobe lower>modify>lobe consolidation>located_at>lobe "
+     "consolidation>suggestive_of>pneumonia effusion>located_at>pleural",
+     {"Consolidation": 1, "Pneumonia": -1, "Pleural Effusion": 0}),
+    # negation over lists, and where it stops
+    ("No effusion, pneumothorax, or consolidation.",
+     "effusion/DA pneumothorax/DA consolidation/DA", "",
+     {"Pleural Effusion": 0, "Pneumothorax": 0, "Consolidation": 0, "No Finding": 1}),
+    ("No pleural effusion; small right pneumothorax.",
+     "pleural/A effusion/DA small/DP right/A pneumothorax/DP",
+     "effusion>located_at>pleural small>modify>pneumothorax pneumothorax>located_at>right",
+     {"Pleural Effusion": 0, "Pneumothorax": 1}),
+    ("No pneumothorax but there is a small left pleural effusion.",
+     "pneumothorax/DA small/DP left/A pleural/A effusion/DP",
+     "small>modify>effusion left>modify>pleural effusion>located_at>pleural",
+     {"Pneumothorax": 0, "Pleural Effusion": 1}),
+    ("No pneumothorax, mild cardiomegaly.",
+     "pneumothorax/DA mild/DP cardiomegaly/DP", "mild>modify>cardiomegaly",
+     {"Pneumothorax": 0, "Cardiomegaly": 1}),
+    ("No pleural effusion or pneumothorax is seen.",
+     "pleural/A effusion/DA pneumothorax/DA", "effusion>located_at>pleural",
+     {"Pleural Effusion": 0, "Pneumothorax": 0, "No Finding": 1}),
+    ("Pneumothorax is not seen.", "Pneumothorax/DA", "", {"Pneumothorax": 0, "No Finding": 1}),
+    ("No displaced rib fractures.", "displaced/DA rib/A fractures/DA",
+     "displaced>modify>fractures fractures>located_at>rib", {"Fracture": 0, "No Finding": 1}),
+    ("Pulmonary edema has resolved.", "Pulmonary/A edema/DA", "edema>located_at>Pulmonary",
+     {"Edema": 0, "No Finding": 1}),
+    ("There is no focal airspace opacity to suggest pneumonia.",
+     "focal/DA airspace/A opacity/DA pneumonia/DA",
+     "focal>modify>opacity opacity>located_at>airspace opacity>suggestive_of>pneumonia",
+     {"Lung Opacity": 0, "Pneumonia": 0, "No Finding": 1}),
+    ("No acute cardiopulmonary process.", "acute/DA cardiopulmonary/A process/DA",
+     "acute>modify>process process>located_at>cardiopulmonary", {"No Finding": 1}),
+    ("No change in mild cardiomegaly.", "change/DA mild/DP cardiomegaly/DP", "mild>modify>cardiomegaly",
+     {"Cardiomegaly": 1}),
+    # hedging
+    ("Right basilar opacity may represent pneumonia.",
+     "Right/A basilar/A opacity/DP pneumonia/U",
+     "Right>modify>basilar opacity>located_at>basilar opacity>suggestive_of>pneumonia",
+     {"Lung Opacity": 1, "Pneumonia": -1}),
+    ("Pleural effusion cannot be excluded.", "Pleural/A effusion/U", "effusion>located_at>Pleural",
+     {"Pleural Effusion": -1}),
+    ("Cannot exclude a small left pleural effusion.", "small/U left/A pleural/A effusion/U",
+     "small>modify>effusion left>modify>pleural effusion>located_at>pleural", {"Pleural Effusion": -1}),
+    ("Possible consolidation in the right lower lobe.", "consolidation/U right/A lower/A lobe/A",
+     "consolidation>located_at>lobe right>modify>lobe lower>modify>lobe", {"Consolidation": -1}),
+    ("Possible small left pleural effusion.", "small/U left/A pleural/A effusion/U",
+     "small>modify>effusion left>modify>pleural effusion>located_at>pleural", {"Pleural Effusion": -1}),
+    ("Opacity in the left lung base, concerning for pneumonia.",
+     "Opacity/DP left/A lung/A base/A pneumonia/U",
+     "Opacity>located_at>lung left>modify>lung base>modify>lung Opacity>suggestive_of>pneumonia",
+     {"Lung Opacity": 1, "Pneumonia": -1}),
+    ("Left basilar opacity likely representing atelectasis.",
+     "Left/A basilar/A opacity/DP atelectasis/U",
+     "Left>modify>basilar opacity>located_at>basilar opacity>suggestive_of>atelectasis",
+     {"Lung Opacity": 1, "Atelectasis": -1}),
+    ("Atelectasis versus pneumonia in the left lower lobe.",
+     "Atelectasis/U pneumonia/U left/A lower/A lobe/A",
+     "pneumonia>located_at>lobe left>modify>lobe lower>modify>lobe", {"Atelectasis": -1, "Pneumonia": -1}),
+    ("Nodule in the left upper lobe may represent malignancy.",
+     "Nodule/DP left/A upper/A lobe/A malignancy/U",
+     "Nodule>located_at>lobe left>modify>lobe upper>modify>lobe Nodule>suggestive_of>malignancy",
+     {"Lung Lesion": 1}),
+    ("Bibasilar opacities consistent with atelectasis.", "Bibasilar/A opacities/DP atelectasis/DP",
+     "opacities>located_at>Bibasilar opacities>suggestive_of>atelectasis", {"Lung Opacity": 1, "Atelectasis": 1}),
+    # laterality, lobes, anatomy heads
+    ("Left lower lobe consolidation.", "Left/A lower/A lobe/A consolidation/DP",
+     "Left>modify>lobe lower>modify>lobe consolidation>located_at>lobe", {"Consolidation": 1}),
+    ("Increased opacity in the right upper lobe.", "Increased/DP opacity/DP right/A upper/A lobe/A",
+     "Increased>modify>opacity opacity>located_at>lobe right>modify>lobe upper>modify>lobe", {"Lung Opacity": 1}),
+    ("Small bilateral pleural effusions.", "Small/DP bilateral/A pleural/A effusions/DP",
+     "Small>modify>effusions bilateral>modify>pleural effusions>located_at>pleural", {"Pleural Effusion": 1}),
+    ("Low lung volumes with bibasilar atelectasis.", "Low/DP lung/A volumes/A bibasilar/A atelectasis/DP",
+     "Low>located_at>lung volumes>modify>lung atelectasis>located_at>bibasilar", {"Atelectasis": 1}),
+    ("Acute fracture of the left clavicle.", "Acute/DP fracture/DP left/A clavicle/A",
+     "Acute>modify>fracture fracture>located_at>clavicle left>modify>clavicle", {"Fracture": 1}),
+    ("Degenerative changes of the thoracic spine.", "Degenerative/DP changes/DP thoracic/A spine/A",
+     "Degenerative>modify>changes changes>located_at>spine thoracic>modify>spine", {"No Finding": 1}),
+    ("Calcified granuloma in the right upper lobe.", "Calcified/DP granuloma/DP right/A upper/A lobe/A",
+     "Calcified>modify>granuloma granuloma>located_at>lobe right>modify>lobe upper>modify>lobe",
+     {"No Finding": 1}),
+    # severity descriptors
+    ("Mild pulmonary edema.", "Mild/DP pulmonary/A edema/DP", "Mild>modify>edema edema>located_at>pulmonary",
+     {"Edema": 1}),
+    ("Moderate cardiomegaly.", "Moderate/DP cardiomegaly/DP", "Moderate>modify>cardiomegaly",
+     {"Cardiomegaly": 1}),
+    ("Mild pulmonary vascular congestion.", "Mild/DP pulmonary/A vascular/A congestion/DP",
+     "Mild>modify>congestion pulmonary>modify>vascular congestion>located_at>vascular", {"Edema": 1}),
+    # devices
+    ("Endotracheal tube tip 4 cm above the carina.", "Endotracheal+tube/DP tip/DP carina/A",
+     "tip>modify>Endotracheal+tube tip>located_at>carina", {"Support Devices": 1, "No Finding": 1}),
+    ("Right PICC line tip in the SVC.", "Right/A PICC+line/DP tip/DP SVC/A",
+     "PICC+line>located_at>Right tip>modify>PICC+line tip>located_at>SVC", {"Support Devices": 1, "No Finding": 1}),
+    ("Nasogastric tube terminates in the stomach.", "Nasogastric+tube/DP stomach/A",
+     "Nasogastric+tube>located_at>stomach", {"Support Devices": 1, "No Finding": 1}),
+    ("Pacemaker leads in the right atrium and right ventricle.",
+     "Pacemaker/DP leads/DP right/A atrium/A right/A ventricle/A",
+     "Pacemaker>modify>leads leads>located_at>atrium leads>located_at>ventricle right>modify>atrium "
+     "right>modify>ventricle", {"Support Devices": 1, "No Finding": 1}),
+    # change and comparison
+    ("Unchanged cardiomegaly.", "Unchanged/DP cardiomegaly/DP", "Unchanged>modify>cardiomegaly",
+     {"Cardiomegaly": 1}),
+    ("Cardiomegaly is stable.", "Cardiomegaly/DP stable/DP", "stable>modify>Cardiomegaly", {"Cardiomegaly": 1}),
+    ("Stable small left pleural effusion.", "Stable/DP small/DP left/A pleural/A effusion/DP",
+     "Stable>modify>effusion small>modify>effusion left>modify>pleural effusion>located_at>pleural",
+     {"Pleural Effusion": 1}),
+    ("Interval improvement in the right pleural effusion.",
+     "Interval/DP improvement/DP right/A pleural/A effusion/DP",
+     "Interval>modify>improvement improvement>modify>effusion right>modify>pleural effusion>located_at>pleural",
+     {"Pleural Effusion": 1}),
+    ("Lung volumes have slightly increased.", "Lung/A volumes/A slightly/DP increased/DP",
+     "volumes>modify>Lung slightly>modify>increased increased>located_at>Lung", {"No Finding": 1}),
+    # normal reports
+    ("The lungs are clear.", "lungs/A clear/DP", "clear>located_at>lungs", {"No Finding": 1}),
+    ("The lungs are clear without focal consolidation.", "lungs/A clear/DP focal/DA consolidation/DA",
+     "clear>located_at>lungs focal>modify>consolidation consolidation>located_at>lungs",
+     {"Consolidation": 0, "No Finding": 1}),
+    ("Heart size is normal.", "Heart/A size/A normal/DP", "size>modify>Heart normal>located_at>Heart",
+     {"Cardiomegaly": 0, "No Finding": 1}),
+    ("Normal heart size.", "Normal/DP heart/A size/A", "Normal>located_at>heart size>modify>heart",
+     {"Cardiomegaly": 0, "No Finding": 1}),
+    ("The heart is not enlarged.", "heart/A enlarged/DA", "enlarged>located_at>heart",
+     {"Cardiomegaly": 0, "No Finding": 1}),
+    ("The cardiac silhouette is enlarged.", "cardiac/A silhouette/A enlarged/DP",
+     "silhouette>modify>cardiac enlarged>located_at>cardiac", {"Cardiomegaly": 1}),
+    ("The cardiomediastinal silhouette is within normal limits.", "cardiomediastinal/A silhouette/A normal/DP",
+     "silhouette>modify>cardiomediastinal normal>located_at>cardiomediastinal",
+     {"Enlarged Cardiomediastinum": 0, "No Finding": 1}),
+    ("The cardiac and mediastinal silhouettes are unremarkable.",
+     "cardiac/A mediastinal/A silhouettes/A unremarkable/DP",
+     "silhouettes>modify>mediastinal unremarkable>located_at>cardiac unremarkable>located_at>mediastinal",
+     {"Cardiomegaly": 0, "Enlarged Cardiomediastinum": 0, "No Finding": 1}),
+    ("Enlarged cardiomediastinal silhouette.", "Enlarged/DP cardiomediastinal/A silhouette/A",
+     "Enlarged>located_at>cardiomediastinal silhouette>modify>cardiomediastinal",
+     {"Enlarged Cardiomediastinum": 1}),
+]
+
+
+@pytest.fixture(scope="module")
+def parser() -> ReportParser:
+    return ReportParser()
+
+
+def _entities(graph) -> list[str]:
+    return [f"{n.text}/{n.label}" for n in graph.nodes]
+
+
+def _relations(graph) -> set[str]:
+    return {f"{graph.nodes[e.src].text}>{e.relation}>{graph.nodes[e.dst].text}" for e in graph.edges}
+
+
+def test_enough_cases():
+    assert len(CASES) >= 40
+
+
+@pytest.mark.parametrize("sentence, entities, relations, labels", CASES, ids=[c[0][:50] for c in CASES])
+def test_sentence(parser, sentence, entities, relations, labels):
+    graph = parser.parse(sentence)
+    graph.validate()
+    expected_entities = []
+    for item in entities.split():
+        text, label = item.rsplit("/", 1)
+        expected_entities.append(text.replace('+', ' ') + '/' + LABEL[label])
+    assert _entities(graph) == expected_entities, sentence
+    assert _relations(graph) == {r.replace("+", " ") for r in relations.split()}, sentence
+    for node in graph.nodes:
+        assert sentence[node.start:node.end] == node.text
+        assert node.section == "text"
+    expected_labels = {name: None for name in CHEXPERT_OBSERVATIONS}
+    expected_labels.update({name: float(value) for name, value in labels.items()})
+    assert graph_labels(graph) == expected_labels, sentence
