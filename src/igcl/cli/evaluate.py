@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+import torch
+
 from igcl.config import from_json
 from igcl.evaluate.config import EvaluateConfig
 from igcl.evaluate.pipeline import EvaluateInputs, run_evaluation
@@ -26,6 +28,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--manifest", required=True, type=Path, help="MIMIC manifest (report_path per study)")
     parser.add_argument("--graphs", required=True, type=Path, help="directory of graph part-*.parquet shards")
     parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for torch (the rule's threads); default: torch's own choice")
     parser.add_argument("--log", type=Path, default=None, help="log file")
     return parser.parse_args(argv)
 
@@ -34,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     cfg = from_json(EvaluateConfig, args.settings, where="evaluate")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads: must be >= 1, got {args.threads}")
+        # more threads than the job was given spin against other jobs' threads (10x slower on a shared machine)
+        torch.set_num_threads(args.threads)
     inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
                             retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,
                             manifest=args.manifest, graphs_dir=args.graphs)

@@ -102,7 +102,7 @@ class RetrievalConfig:
 class EvaluateConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     uncertain: str = "ones"                 # ones (U-Ones) | zeros (U-Zeros) | ignore (drop those rows)
-    views: tuple[str, ...] = ("PA", "AP")   # image views used for probe training and testing (frontal)
+    views: tuple[str, ...] = ("PA", "AP", "FRONTAL")  # image views probed and tested (frontal; FRONTAL: blank AP/PA)
     n_bootstrap: int = 200                  # bootstrap resamples of the test images (1000 for real data)
     ci_level: float = 0.95
     batch_size: int = 64                    # images per forward pass during feature extraction

@@ -77,7 +77,7 @@ def finetune_scores(encoder: nn.Module, feature_dim: int, images: np.ndarray, no
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss) * len(batch)
+            total += loss.item() * len(batch)
         log.info("finetune epoch %d/%d: loss %.4f", epoch + 1, epochs, total / max(n, 1))
     model.eval()
     scores = np.empty((len(test_rows), train_targets.shape[1]), dtype=np.float64)

@@ -10,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from igcl.evaluate.metrics import score_pathologies
 from igcl.evaluate.sampling import sample_fraction
@@ -22,11 +23,12 @@ def fit_probe_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarra
     if train_y.size == 0 or train_y.min() == train_y.max():
         raise ValueError(f"a probe needs both classes; got {int(train_y.sum())} positives of {train_y.size}")
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
-    with warnings.catch_warnings():
+    # one BLAS thread: these problems are small, and threads spinning on a shared machine made fits 5x slower
+    with warnings.catch_warnings(), threadpool_limits(1):
         # a probe on a handful of images may stop at max_iter; its scores are still what we evaluate
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(train_x, train_y)
-    return model.predict_proba(test_x)[:, 1]
+        return model.predict_proba(test_x)[:, 1]
 
 
 def probe_all_pathologies(train_x: np.ndarray, train_targets: np.ndarray, test_x: np.ndarray, *, C: float,

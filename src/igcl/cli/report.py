@@ -1,0 +1,29 @@
+"""``igcl report``: every method's evaluation side by side in ``summary.md``, with figures."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from igcl.config import from_json
+from igcl.evaluate.config import ReportConfig
+from igcl.evaluate.report import build_report
+from igcl.logging_utils import setup_logging
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="igcl report", description=__doc__)
+    parser.add_argument("--settings", default="{}", help="the config.yaml 'report' section as JSON")
+    parser.add_argument("--eval-dirs", required=True, nargs="+", type=Path, help="results/eval/{method} directories")
+    parser.add_argument("--out", required=True, type=Path, help="the summary markdown file")
+    parser.add_argument("--figures", required=True, type=Path, help="directory for the figure PNGs")
+    parser.add_argument("--log", type=Path, default=None, help="log file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(args.log)
+    cfg = from_json(ReportConfig, args.settings, where="report")
+    build_report(cfg, args.eval_dirs, args.out, args.figures)
+    return 0
