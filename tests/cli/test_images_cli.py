@@ -76,7 +76,7 @@ def test_skip_records_the_skipped_files(tmp_path):
 
 def test_error_mode_names_the_file_and_writes_nothing(tmp_path):
     manifest = tiny_manifest(tmp_path, ["PA", "PA", "PA"], broken=2)
-    with pytest.raises(CorruptImageError, match=r"img2\.jpg: corrupt or truncated JPEG .*row 2, study s2"):
+    with pytest.raises(CorruptImageError, match=r"img2\.jpg: corrupt or truncated JPEG .*row 2 \(0-based\), study s2"):
         run(tmp_path, manifest, {"size": 8})
     assert list((tmp_path / "images").iterdir()) == []
     assert "images stage failed: " in (tmp_path / "log.txt").read_text()

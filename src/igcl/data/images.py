@@ -82,7 +82,8 @@ class ImageShard:
         except (ValueError, OSError) as err:
             raise ValueError(f"{self.npy_path}: not a readable .npy array ({err})") from err
         if array.dtype != np.uint8 or array.ndim != 3 or array.shape[1] != array.shape[2]:
-            raise ValueError(f"{self.npy_path}: expected a uint8 array [N, S, S], got {array.dtype} {list(array.shape)}")
+            raise ValueError(f"{self.npy_path}: expected a uint8 array [N, S, S], "
+                             f"got {array.dtype} {list(array.shape)}")
         index = read_table(self.index_path, INDEX_SCHEMA)
         if len(array) != index.num_rows:
             raise ValueError(f"{self.npy_path} holds {len(array)} images but {self.index_path} has "

@@ -190,7 +190,7 @@ def test_bad_file_is_an_error_naming_file_and_row(tmp_path, kind, reason):
         build_image_shard(manifest, npy, index, ImagesConfig(size=16))
     message = str(info.value)
     assert str(files[2]) in message and reason in message
-    assert "row 2" in message and "study s2" in message and str(manifest) in message
+    assert "row 2 (0-based)" in message and "study s2" in message and str(manifest) in message
     assert list((tmp_path / "out").iterdir()) == []  # no output, no temp file
 
 

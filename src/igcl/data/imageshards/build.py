@@ -164,7 +164,7 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
                         if config.on_corrupt == "error":
                             raise CorruptImageError(
                                 paths[selected_row],
-                                f"{bad[offset]} (manifest {manifest_path}, row {manifest_row}, study "
+                                f"{bad[offset]} (manifest {manifest_path}, row {manifest_row} (0-based), study "
                                 f"{selected['study_id'][selected_row].as_py()}, "
                                 f"image {selected['image_id'][selected_row].as_py()})")
                         skipped.append(SkippedImage(manifest_row, paths[selected_row], bad[offset]))

@@ -43,7 +43,8 @@ def select_views(manifest: pa.Table, views: Sequence[str]) -> tuple[pa.Table, np
 
 def build_index(selected: pa.Table) -> pa.Table:
     """The index table (:data:`INDEX_SCHEMA`) of manifest rows ``selected``, numbered 0 .. len-1."""
-    labels = selected["labels"].combine_chunks() if selected.num_rows else pa.array([], selected.schema.field("labels").type)
+    labels_type = selected.schema.field("labels").type
+    labels = selected["labels"].combine_chunks() if selected.num_rows else pa.array([], labels_type)
     columns = [pa.array(np.arange(selected.num_rows, dtype=np.int64))]
     columns += [selected[name].combine_chunks().cast(pa.string()) for name in ID_COLUMNS]
     columns += [labels.field(name).cast(pa.float32()) for name in CHEXPERT_OBSERVATIONS]
