@@ -1,1 +1,53 @@
-# Stage rules for 'report' (written by the stage's owner).
+# Stage 6: every method's evaluation side by side: results/summary.md and figures (also in `snakemake --report`).
+
+REPORT_FIGURES = {
+    "label_efficiency": "../workflow/report/label_efficiency.rst",
+    "roc": "../workflow/report/roc.rst",
+    "retrieval": "../workflow/report/retrieval.rst",
+}
+
+
+def get_report_outputs():
+    """The report's output files; `rule all` depends on them."""
+    return ["results/summary.md"] + [f"results/figures/{name}.png" for name in REPORT_FIGURES]
+
+
+def get_report_input(wildcards):
+    tables = {}
+    for method in config["methods"]:
+        tables[method] = get_evaluate_outputs(method)
+    return tables | {"code": stage_sources("evaluate/report.py", "evaluate/summary.py", "evaluate/plots.py",
+                                           "evaluate/results.py", "evaluate/config.py", "cli/report.py")}
+
+
+def get_report_eval_dirs(wildcards):
+    return " ".join(f"results/eval/{method}" for method in config["methods"])
+
+
+rule report:
+    input:
+        unpack(get_report_input),
+    output:
+        summary=report("results/summary.md", caption="../workflow/report/summary.rst", category="Summary"),
+        label_efficiency=report("results/figures/label_efficiency.png", caption=REPORT_FIGURES["label_efficiency"],
+                                category="Evaluation"),
+        roc=report("results/figures/roc.png", caption=REPORT_FIGURES["roc"], category="Evaluation"),
+        retrieval=report("results/figures/retrieval.png", caption=REPORT_FIGURES["retrieval"],
+                         category="Evaluation"),
+    log:
+        "logs/report/report.log",
+    benchmark:
+        "benchmarks/report/report.tsv"
+    conda:
+        "../envs/report.yaml"
+    params:
+        settings=settings("report"),
+        eval_dirs=get_report_eval_dirs,
+        figures="results/figures",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "igcl report --settings {params.settings} --eval-dirs {params.eval_dirs} --out {output.summary} "
+        "--figures {params.figures} --log {log}"
