@@ -13,9 +13,10 @@ SRC = Path(workflow.basedir) / "src" / "igcl"
 
 # Rules run `igcl <stage>` from this checkout's src/ with whatever Python the job has: the set-up's virtual
 # environment, or a stage's conda environment under --use-conda (envs/*.yaml hold igcl's dependencies, not igcl).
+# (Snakemake formats the prefix like a shell command, hence the doubled braces.)
 shell.prefix(
-    f"export PYTHONPATH={shlex.quote(str(SRC.parent))}${{PYTHONPATH:+:$PYTHONPATH}}; "
-    'igcl() { python -m igcl.cli.main "$@"; }; '
+    f"export PYTHONPATH={shlex.quote(str(SRC.parent))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    'igcl() {{ python -m igcl.cli.main "$@"; }}; '
 )
 
 
@@ -53,4 +54,5 @@ def get_chexpert_root():
 
 
 def get_final_outputs():
-    return ["data/manifests/pretrain.parquet", "data/manifests/eval.parquet"]
+    # get_report_outputs is defined in rules/report.smk; this runs when `rule all` is read, after every include.
+    return get_report_outputs()
