@@ -105,12 +105,13 @@ SUGGESTIVE_LIST_GAP = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "
 class Entity:
     """``[start, end)`` token span, kind (F/D/AP/AO/AX) and status (DP/DA/U; anatomy stays DP)."""
 
-    __slots__ = ("start", "end", "kind", "is_anatomy", "status")
+    __slots__ = ("start", "end", "kind", "is_anatomy", "status", "pinned")
 
     def __init__(self, start: int, end: int, kind: str) -> None:
         self.start, self.end, self.kind = start, end, kind
         self.is_anatomy = kind in ANATOMY_KINDS
         self.status = "DP"
+        self.pinned = False  # status set by a pseudo-negation ("no change"): not taken from what it modifies
 
     def __repr__(self) -> str:
         return f"Entity({self.start}, {self.end}, {self.kind!r}, {self.status!r})"
@@ -154,26 +155,21 @@ def find_sentences(state: TextState) -> None:
 
 # --- 2. entities ------------------------------------------------------------------------------------------------
 def find_entities(state: TextState) -> None:
-    words, n, entities = state.words, len(state.words), []
-    i = 0
-    while i < n:
-        word = words[i]
-        if word is None:
-            i += 1
+    words, entities = state.words, []
+    word_class, phrases = WORD_CLASS, ENTITY_PHRASES
+    skip_to = 0
+    for i, word in enumerate(words):
+        if word is None or i < skip_to:
             continue
-        matched = 0
-        for phrase, kind in ENTITY_PHRASES.get(word, ()):
-            m = len(phrase)
-            if tuple(words[i:i + m]) == phrase:
-                entities.append(Entity(i, i + m, kind))
-                matched = m
-                break
-        if not matched:
-            kind = WORD_CLASS.get(word)
+        if word in phrases:
+            length, kind = _match(phrases, words, i)
             if kind is not None:
-                entities.append(Entity(i, i + 1, kind))
-            matched = 1
-        i += matched
+                entities.append(Entity(i, i + length, kind))
+                skip_to = i + length
+                continue
+        kind = word_class.get(word)
+        if kind is not None:
+            entities.append(Entity(i, i + 1, kind))
     state.entities = entities
 
 
@@ -209,7 +205,7 @@ def assign_assertion(state: TextState) -> None:
                 i += 1
                 continue
             else:
-                length, cue = _match(CUES, words, i)
+                length, cue = _match(CUES, words, i) if word in CUES else (0, None)
                 if cue is not None:
                     i = _apply_cue(state, cue, word, i, length, e, observation_at,
                                    clause_start if cue.kind == "neg" else comma_start)
@@ -249,7 +245,7 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
             for k in range(after, j + 1):
                 entity = observation_at.get(k)
                 if entity is not None:
-                    entity.status = "DA"
+                    entity.status, entity.pinned = "DA", True
             return -(j + 1)
     if cue.alternative:
         # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
@@ -306,29 +302,28 @@ def _chunks(state: TextState) -> list[Chunk]:
             same_sentence = sentence_of[prev.start] == sentence_of[entity.start]
             gap = words[prev.end:entity.start]
             if same_sentence and (not gap or (
-                    prev.is_anatomy and entity.is_anatomy and tuple(gap) in lx.ANAT_COORDINATORS)):
+                    prev.is_anatomy and entity.is_anatomy and tuple(gap) in lx.ANAT_COORDINATORS
+                    and all(entities[m].is_anatomy for m in groups[-1]))):
                 groups[-1].append(idx)
                 continue
         groups.append([idx])
     chunks = []
     for members in groups:
-        chunk = Chunk(members, entities[members[0]].start, entities[members[-1]].end,
-                      sentence_of[entities[members[0]].start])
-        _analyse_chunk(state, chunk)
+        first = entities[members[0]]
+        chunk = Chunk(members, first.start, entities[members[-1]].end, sentence_of[first.start])
+        if len(members) == 1:  # most chunks: one word, no internal relations
+            if first.is_anatomy:
+                chunk.anatomy_heads.append(members[0])
+            else:
+                chunk.head, chunk.has_finding = members[0], first.kind == FINDING
+        else:
+            _analyse_chunk(state, chunk)
         chunks.append(chunk)
     return chunks
 
 
 def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
     entities, edges, words = state.entities, state.edges, state.words
-    if len(chunk.members) == 1:  # most chunks: one word, no internal relations
-        m = chunk.members[0]
-        entity = entities[m]
-        if entity.is_anatomy:
-            chunk.anatomy_heads.append(m)
-        else:
-            chunk.head, chunk.has_finding = m, entity.kind == FINDING
-        return
     # Anatomy, conjunct by conjunct ("cardiac and mediastinal silhouettes"): the organ is the head, positions
     # and parts modify it; with no organ the last part (or position) is the head.
     conjunct: list[int] = []
@@ -420,9 +415,11 @@ def find_relations(state: TextState) -> None:
                 all(w in OF_GAP for w in words[chunk.end:nxt.start]):
             edges.add((chunk.head, nxt.head, "modify"))
             chunk.located = True
-        # <finding> in/at <anatomy>: "opacity in the right lower lobe", "tip 4 cm above the carina"
+        # <finding> in/at <anatomy>: "opacity in the right lower lobe", "tip 4 cm above the carina"; also after
+        # anatomy of its own ("airspace disease in the right middle lobe")
         located = chunk.tip if chunk.tip is not None else chunk.head
-        if located is not None and not chunk.located and nxt is not None and nxt.head is None and \
+        if located is not None and (not chunk.located or chunk.anatomy_heads) and nxt is not None and \
+                nxt.head is None and \
                 nxt.anatomy_heads and nxt.start - chunk.end <= MAX_LOCATION_GAP:
             gap = range(chunk.end, nxt.start)
             if all(words[j] in lx.LOCATION_GAP or state.numeric[j] for j in gap):
@@ -453,7 +450,7 @@ def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
         s, e = state.sentences[sentence]
         i, first_after = s, 0  # observed[first_after] is the first chunk starting at or after i
         while i < e:
-            length, hit = _match(SUGGESTIVE, words, i) if words[i] is not None else (0, None)
+            length, hit = _match(SUGGESTIVE, words, i) if words[i] in SUGGESTIVE else (0, None)
             if not hit:
                 i += 1
                 continue
@@ -480,6 +477,8 @@ def _propagate_assertion(entities: list[Entity], edges: set) -> None:
     """Descriptors share the assertion of the observation they modify (chains: slightly → increased → X)."""
     modifies = {h: t for h, t, r in edges if r == "modify" and not entities[h].is_anatomy}
     for head in modifies:
+        if entities[head].pinned:
+            continue
         seen, tail = {head}, modifies[head]
         while tail in modifies and tail not in seen:
             seen.add(tail)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 def plural_forms(word: str) -> tuple[str, ...]:
     """``word`` and its English plural(s): opacity → opacities, effusion → effusions, apex → apices, ..."""
-    irregular = {"apex": ("apices", "apexes"), "hilum": ("hila", "hilums"), "vertebra": ("vertebrae",),
+    irregular = {"apex": ("apices", "apexes"), "hilum": ("hila", "hilums"), "sulcus": ("sulci",), "vertebra": ("vertebrae",),
                  "bulla": ("bullae",), "atelectasis": ("atelectases",), "pneumothorax": ("pneumothoraces",),
                  "diaphragm": ("diaphragms",), "hemithorax": ("hemithoraces",), "costophrenic": (),
                  "thorax": ("thoraces",), "emphysema": (), "edema": (), "cardiomegaly": (), "fibrosis": (),
@@ -49,7 +49,7 @@ DEVICE_WORDS: frozenset[str] = frozenset({
     "tube", "line", "catheter", "picc", "picc line", "port", "port-a-cath", "portacath", "pacemaker", "pacer",
     "defibrillator", "aicd", "icd", "lead", "wire", "drain", "stent", "ett", "endotracheal tube", "et tube",
     "nasogastric tube", "ng tube", "ngt", "orogastric tube", "og tube", "feeding tube", "enteric tube",
-    "dobhoff", "dobhoff tube", "chest tube", "tracheostomy tube", "tracheostomy", "swan-ganz catheter",
+    "dobhoff", "dobhoff tube", "tubing", "shunt", "chest tube", "tracheostomy tube", "tracheostomy", "swan-ganz catheter",
     "swan-ganz", "central line", "central venous catheter", "cvc", "introducer", "sheath", "hardware", "clip",
     "suture", "staple", "screw", "plate", "rod", "prosthesis", "device", "valve replacement", "cabg", "coil",
     "generator", "electrode", "monitoring leads", "ij line", "ij catheter", "dialysis catheter", "hemodialysis catheter",
@@ -76,7 +76,9 @@ FINDING_WORDS: frozenset[str] = frozenset({
     "distention", "distension", "narrowing", "thickness", "lymphangitic", "metastases", "osteoporosis",
     "embolism", "infarct", "infarction", "abscess", "empyema", "bronchitis", "asthma", "pleurisy", "ards",
     "interstitial edema", "air bronchograms", "bronchogram",
-    "pneumatocele", "subsegmental",
+    "pneumatocele", "subsegmental", "crowding", "eventration", "sequela", "sequelae", "fusion", "curvature",
+    "dextroscoliosis", "levoscoliosis", "aeration", "spurring", "irregularity", "collection", "dislocation",
+    "obscuration", "wedging", "pneumonitis", "fullness", "hypertension", "pectus", "fat", "tubing", "shunt",
 })
 FINDINGS: frozenset[str] = frozenset(form for w in FINDING_WORDS | DEVICE_WORDS for form in plural_forms(w))
 
@@ -106,7 +108,10 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "abnormal", "obscured", "obscuring", "layering", "loculated", "small-to-moderate",
     "moderate-sized", "small-sized", "large-sized", "medium", "moderate-size", "minimal-to-mild", "unfolded",
     "unfolding", "hypoinflated", "hyperlucent", "lucent", "opacified", "collapsed",
-    "poorly", "enlarging",
+    "poorly", "enlarging", "active", "intact", "granulomatous", "inflated", "emphysematous", "superimposed",
+    "multilevel", "arthritic", "overt", "metastatic", "obstructive", "aerated", "dilated", "atypical", "calcific",
+    "exaggerated", "nonspecific", "non-specific", "sclerotic", "asymmetric", "indistinct", "destructive",
+    "tuberculous", "cystic", "fibrotic", "senescent", "accentuated", "underinflated", "well-inflated",
     # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
     # "position of the PICC line", "endotracheal tube tip")
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
@@ -122,7 +127,8 @@ ANAT_POSITION: frozenset[str] = frozenset({
     "thoracic", "lumbar", "cervical", "dorsal", "infrahilar", "suprahilar", "paratracheal", "paramediastinal",
     "subpleural", "subcutaneous", "lingular", "lobar", "multilobar", "unilateral", "cephalad", "caudal",
     "dependent", "posterolateral", "anterolateral", "inferolateral", "upper-lobe", "lower-lobe",
-    "infraclavicular", "supraclavicular", "subdiaphragmatic", "subsegmental", "juxtahilar",
+    "infraclavicular", "supraclavicular", "subdiaphragmatic", "subsegmental", "juxtahilar", "midthoracic",
+    "intrathoracic", "descending", "ascending", "retrosternal", "epicardial", "intraperitoneal", "hiatal",
 })
 ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "lung", "lobe", "lingula", "heart", "cardiac", "pleural", "pleura", "pulmonary", "hilar", "hilum", "hila",
@@ -138,6 +144,7 @@ ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "arterial", "venous", "vein", "thyroid", "tissue", "fissure", "pulmonic", "cardiothoracic", "t-spine",
     "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
     "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "lymph node", "node",
+    "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal",
 })
 ANAT_PART_WORDS: frozenset[str] = frozenset({
     "silhouette", "contour", "size", "volume", "base", "apex", "angle", "margin", "border", "region", "zone",

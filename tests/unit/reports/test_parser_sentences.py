@@ -131,6 +131,18 @@ CASES = [
      {"Pleural Effusion": 1}),
     ("Lung volumes have slightly increased.", "Lung/A volumes/A slightly/DP increased/DP",
      "volumes>modify>Lung slightly>modify>increased increased>located_at>Lung", {"No Finding": 1}),
+    ("No change chronic interstitial lung disease.",
+     "change/DA chronic/DP interstitial/A lung/A disease/DP",
+     "change>modify>disease chronic>modify>disease interstitial>modify>lung disease>located_at>lung",
+     {"No Finding": 1}),
+    ("Elevated left hemidiaphragm and basilar atelectasis.",
+     "Elevated/DP left/A hemidiaphragm/A basilar/A atelectasis/DP",
+     "Elevated>located_at>hemidiaphragm left>modify>hemidiaphragm atelectasis>located_at>basilar",
+     {"Atelectasis": 1}),
+    ("Focal airspace disease in the right middle lobe.",
+     "Focal/DP airspace/A disease/DP right/A middle/A lobe/A",
+     "Focal>modify>disease disease>located_at>airspace disease>located_at>lobe right>modify>lobe "
+     "middle>modify>lobe", {"Lung Opacity": 1}),
     # normal reports
     ("The lungs are clear.", "lungs/A clear/DP", "clear>located_at>lungs", {"No Finding": 1}),
     ("The lungs are clear without focal consolidation.", "lungs/A clear/DP focal/DA consolidation/DA",
