@@ -152,7 +152,8 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
         array = open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=(len(paths), size, size))
         cursor = 0
         done = 0
-        results = decode_in_order(_chunked(paths, chunk_size), size, threads)
+        workers = min(threads, -(-len(paths) // chunk_size))  # no pool start-up for a single chunk
+        results = decode_in_order(_chunked(paths, chunk_size), size, workers)
         with contextlib.closing(results), tqdm(total=len(paths), unit="img", desc=f"images {manifest_path.stem}",
                                                mininterval=2.0) as bar:
             for images, failures in results:
