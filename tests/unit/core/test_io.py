@@ -62,3 +62,18 @@ def test_sidecar_records_config_rows_and_versions(tmp_path):
     assert meta["rows"] == {"kept": 10, "skipped": 2}
     assert meta["seconds"] == 1.235
     assert "numpy" in meta["packages"] and "igcl" in meta["packages"]
+
+
+def test_atomic_outputs_get_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_dir(tmp_path / "d"):
+            pass
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755
