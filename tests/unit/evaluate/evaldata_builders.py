@@ -53,7 +53,7 @@ def random_labels(rng: np.random.Generator, p_pos=0.3, p_unc=0.08, p_blank=0.3) 
 
 
 def make_eval_shard(directory: Path, *, n_train_patients=40, n_valid_patients=24, seed=0,
-                    drop_column: str | None = None) -> tuple[Path, Path]:
+                    drop_column: str | None = None, size: int = SIZE) -> tuple[Path, Path]:
     """A CheXpert-like shard: train/valid splits, 1-2 frontal images per patient (+ some LATERAL)."""
     rng = np.random.default_rng(seed)
     records, images = [], []
@@ -66,14 +66,14 @@ def make_eval_shard(directory: Path, *, n_train_patients=40, n_valid_patients=24
                 records.append({"study_id": f"{patient}/study1", "patient_id": patient,
                                 "image_id": f"{split}/{patient}/study1/view{j + 1}.jpg", "split": split,
                                 "view": view, "labels": labels})
-                images.append(draw_image(np.array([labels[p] or 0.0 for p in COMPETITION_PATHOLOGIES]), rng))
+                images.append(draw_image(np.array([labels[p] or 0.0 for p in COMPETITION_PATHOLOGIES]), rng, size))
     npy, index = write_shard(directory / "eval", records, images)
     if drop_column:
         pq.write_table(pq.read_table(index).drop_columns([drop_column]), index)
     return npy, index
 
 
-def make_retrieval_inputs(directory: Path, *, per_class=4, seed=1) -> dict[str, Path]:
+def make_retrieval_inputs(directory: Path, *, per_class=4, seed=1, size: int = SIZE) -> dict[str, Path]:
     """A MIMIC-like shard (train + test splits), its manifest with report files, and graph shards."""
     rng = np.random.default_rng(seed)
     records, images, manifest_rows, graphs = [], [], [], []
@@ -93,7 +93,7 @@ def make_retrieval_inputs(directory: Path, *, per_class=4, seed=1) -> dict[str, 
                     record = {"study_id": sid, "patient_id": pid, "image_id": f"{sid}-{view}", "split": split,
                               "view": view, "labels": labels}
                     records.append(record)
-                    images.append(draw_image(np.array([labels[p] for p in COMPETITION_PATHOLOGIES]), rng))
+                    images.append(draw_image(np.array([labels[p] for p in COMPETITION_PATHOLOGIES]), rng, size))
                     manifest_rows.append({**{k: record[k] for k in ("study_id", "patient_id", "image_id", "split",
                                                                     "view")},
                                           "image_path": f"/nowhere/{sid}-{view}.jpg", "report_path": str(report),
@@ -107,7 +107,7 @@ def make_retrieval_inputs(directory: Path, *, per_class=4, seed=1) -> dict[str, 
     two = {o: (1.0 if o in COMPETITION_PATHOLOGIES[:2] else None) for o in CHEXPERT_OBSERVATIONS}
     records.append({"study_id": sid, "patient_id": "p1", "image_id": sid, "split": "test", "view": "PA",
                     "labels": two})
-    images.append(draw_image(np.array([two[p] or 0.0 for p in COMPETITION_PATHOLOGIES]), rng))
+    images.append(draw_image(np.array([two[p] or 0.0 for p in COMPETITION_PATHOLOGIES]), rng, size))
     npy, index = write_shard(directory / "pretrain", records, images)
     manifest = directory / "manifests" / "pretrain.parquet"
     write_table(pa.Table.from_pylist(manifest_rows, schema=MANIFEST_SCHEMA), manifest, MANIFEST_SCHEMA)
@@ -116,8 +116,9 @@ def make_retrieval_inputs(directory: Path, *, per_class=4, seed=1) -> dict[str, 
     return {"images": npy, "index": index, "manifest": manifest, "graphs": graphs_dir}
 
 
-def save_checkpoint(directory: Path, method: str, *, seed: int = 3) -> Path:
-    """A real tiny checkpoint (timm ``test_resnet`` at 32 px, F = 96) written by igcl's own save_pretrained."""
+def save_checkpoint(directory: Path, method: str, *, seed: int = 3, image_model: str = "test_resnet",
+                    image_size: int = SIZE) -> Path:
+    """A real checkpoint (default: timm ``test_resnet`` at 32 px, F = 96) written by igcl's own save_pretrained."""
     from igcl.models.checkpoint import save_pretrained
     from igcl.models.dual import GraphSpec, ModelSpec, TextSpec, build_model
     from igcl.models.graph_vocab import GraphVocab
@@ -133,7 +134,7 @@ def save_checkpoint(directory: Path, method: str, *, seed: int = 3) -> Path:
         tokenizer = ReportTokenizer.train([f"there is {w}." for w in FINDING_WORDS.values()] * 5, vocab_size=60,
                                           max_tokens=16)
         text = TextSpec(vocab_size=tokenizer.vocab_size, dim=16, layers=1, heads=2, max_tokens=16)
-    spec = ModelSpec(method=method, image_model="test_resnet", image_size=SIZE, projection_dim=8, graph=graph,
+    spec = ModelSpec(method=method, image_model=image_model, image_size=image_size, projection_dim=8, graph=graph,
                      text=text)
     out = directory / method
     save_pretrained(out, build_model(spec, seed=seed), pretrain_config={"seed": seed}, vocab=vocab,
