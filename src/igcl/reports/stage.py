@@ -6,7 +6,7 @@ Output directory (replaced whole, via :func:`igcl.io.atomic_dir`: a failure at a
     DIR/labels.parquet          GRAPH_LABELS_SCHEMA: study_id + the 14 CheXpert observations (float32,
                                 1 / 0 / -1 / null) from :func:`igcl.reports.labels.graph_labels`, input order
     DIR.meta.json               sidecar: config, input, counts (reports, empty, undecodable, nodes, edges,
-                                shards), seconds per phase
+                                shards), seconds per phase, CPU-seconds the workers spent parsing
 
 Sources (``GraphsConfig.source``):
 
@@ -29,6 +29,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -85,6 +86,7 @@ class ParseSummary:
     nodes: int = 0
     edges: int = 0
     shards: int = 0
+    parse_cpu_seconds: float = 0.0  # summed over workers: text -> graphs -> Arrow rows + labels, start-up excluded
     seconds: dict[str, float] = field(default_factory=lambda: {"read": 0.0, "parse": 0.0, "write": 0.0})
 
     @property
@@ -105,6 +107,14 @@ def chunk_tables(study_ids: Sequence[str], graphs: Sequence) -> tuple[pa.Table, 
             pa.Table.from_pydict(columns, schema=GRAPH_LABELS_SCHEMA))
 
 
+class ParsedChunk(NamedTuple):
+    """One chunk's output: GRAPH_SCHEMA rows, GRAPH_LABELS_SCHEMA rows, CPU-seconds the worker spent on it."""
+
+    graphs: pa.Table
+    labels: pa.Table
+    cpu_seconds: float
+
+
 class ChunkParser:
     """Parses chunks ``(study_ids, texts)`` into ``chunk_tables`` with one :class:`ReportParser`, built once."""
 
@@ -114,11 +124,12 @@ class ChunkParser:
         self.parser = ReportParser()
         self.batch_size = batch_size
 
-    def __call__(self, chunk: tuple[Sequence[str], Sequence[str]]) -> tuple[pa.Table, pa.Table]:
+    def __call__(self, chunk: tuple[Sequence[str], Sequence[str]]) -> ParsedChunk:
         study_ids, texts = chunk
+        start = time.process_time()
         try:
             graphs = list(self.parser.parse_many(list(texts), batch_size=self.batch_size))
-            return chunk_tables(study_ids, graphs)
+            return ParsedChunk(*chunk_tables(study_ids, graphs), time.process_time() - start)
         except Exception as err:
             # The parser promises never to raise; if it does, name the reports so the failure can be reproduced.
             raise RuntimeError(f"parsing the chunk of studies {study_ids[0]} .. {study_ids[-1]} failed: "
@@ -133,7 +144,7 @@ def _init_worker(batch_size: int) -> None:
     _WORKER = ChunkParser(batch_size)
 
 
-def _parse_in_worker(chunk: tuple[Sequence[str], Sequence[str]]) -> tuple[pa.Table, pa.Table]:
+def _parse_in_worker(chunk: tuple[Sequence[str], Sequence[str]]) -> ParsedChunk:
     assert _WORKER is not None, "worker not initialised"
     return _WORKER(chunk)
 
@@ -143,15 +154,23 @@ def _chunks(study_ids: Sequence[str], texts: Sequence[str], size: int) -> Iterat
         yield list(study_ids[start:start + size]), list(texts[start:start + size])
 
 
+# Imported once by the fork server, so workers fork with spaCy/scispacy already loaded (about 4 CPU-seconds of
+# imports per worker otherwise) and only build their pipeline.
+WORKER_PRELOAD = ("igcl.reports.parser", "igcl.reports.labels", "igcl.reports.stage")
+
+
 def mp_context() -> multiprocessing.context.BaseContext:
-    """forkserver where the platform has it (fast worker start, nothing inherited), else spawn."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    """forkserver where the platform has it (fast worker start, no parent state inherited), else spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(list(WORKER_PRELOAD))
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConfig,
-                 threads: int) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Yield ``chunk_tables`` for consecutive chunks of the reports, in input order, using ``threads`` processes."""
+                 threads: int) -> Iterator[ParsedChunk]:
+    """Yield :class:`ParsedChunk` for consecutive chunks of the reports, in input order, using ``threads`` processes."""
     chunks = _chunks(study_ids, texts, cfg.chunk_size)
     n_chunks = -(-len(study_ids) // cfg.chunk_size)
     workers = min(threads, n_chunks)
@@ -165,8 +184,8 @@ def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConf
         yield from pool.imap(_parse_in_worker, chunks, chunksize=1)
 
 
-def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Import a RadGraph JSON file and yield ``chunk_tables`` of ``chunk_size`` reports."""
+def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Iterator[ParsedChunk]:
+    """Import a RadGraph JSON file and yield :class:`ParsedChunk` of ``chunk_size`` reports."""
     from igcl.reports.radgraph_json import read_radgraph_json
 
     pairs = read_radgraph_json(path)
@@ -174,7 +193,9 @@ def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Ite
     summary.empty = sum(1 for _, graph in pairs if not graph.nodes)
     for start in range(0, len(pairs), cfg.chunk_size):
         part = pairs[start:start + cfg.chunk_size]
-        yield chunk_tables([s for s, _ in part], [g for _, g in part])
+        start = time.process_time()
+        tables = chunk_tables([s for s, _ in part], [g for _, g in part])
+        yield ParsedChunk(*tables, time.process_time() - start)
 
 
 def _count_items(column: pa.ChunkedArray) -> int:
@@ -208,7 +229,8 @@ def run_parse_stage(input_path: str | os.PathLike[str], out_dir: str | os.PathLi
         label_tables = []
         writing = 0.0
         with tqdm(total=summary.reports or None, unit="report", desc="parse", mininterval=2.0) as bar:
-            for graph_table, label_table in chunks:
+            for graph_table, label_table, cpu_seconds in chunks:
+                summary.parse_cpu_seconds += cpu_seconds
                 mark = time.perf_counter()
                 writer.add(graph_table)
                 label_tables.append(label_table)
@@ -235,7 +257,8 @@ def run_parse_stage(input_path: str | os.PathLike[str], out_dir: str | os.PathLi
                         "nodes": summary.nodes, "edges": summary.edges, "shards": summary.shards},
                   seconds=time.perf_counter() - started,
                   extra={"input": str(input_path), "threads": threads,
-                         "phase_seconds": {k: round(v, 3) for k, v in summary.seconds.items()}})
+                         "phase_seconds": {k: round(v, 3) for k, v in summary.seconds.items()},
+                         "parse_cpu_seconds": round(summary.parse_cpu_seconds, 3)})
     log.info("wrote %d graphs (%d nodes, %d edges) in %d shard(s) and %s to %s in %.1f s "
              "(read %.1f s, parse %.1f s, write %.1f s)", summary.reports, summary.nodes, summary.edges,
              summary.shards, LABELS_FILE, out_dir, summary.total_seconds, summary.seconds["read"],

@@ -64,6 +64,7 @@ def test_stage_writes_bounded_shards_labels_and_sidecar(tmp_path):
     assert meta["rows"]["reports"] == 7 and meta["rows"]["empty"] == 2 and meta["rows"]["shards"] == 3
     assert meta["rows"]["nodes"] == sum(len(g.nodes) for g in graphs.values()) == summary.nodes
     assert meta["config"]["rows_per_shard"] == 3 and set(meta["phase_seconds"]) == {"read", "parse", "write"}
+    assert meta["parse_cpu_seconds"] > 0
 
 
 @pytest.mark.slow
