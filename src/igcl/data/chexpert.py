@@ -30,7 +30,7 @@ from igcl.data.manifest import (
     build_table,
     check_not_null,
     check_unique,
-    count_splits,
+    count_kept,
     existing,
     handle_missing,
     join_root,
@@ -105,7 +105,7 @@ def read_chexpert(root: str | os.PathLike[str], config: IngestConfig = IngestCon
                             describe=pl.format("{} (listed in {} line {})", "image_path", "csv", LINE),
                             count_key="skipped_missing_image", counts=counts)
     table = build_table(images)
-    count_splits(table, counts)
+    count_kept(table, counts, source=f"CheXpert root {root}")
     logger.info("CheXpert %s: %d image(s) of %d kept (%s)", root, table.num_rows, counts["csv_rows"],
                 ", ".join(f"{k}: {v}" for k, v in counts.items() if k.startswith("split_")))
     return ManifestBuild(table, counts)

@@ -54,7 +54,8 @@ class IngestConfig:
     on_missing: what to do with an image listed in a CSV but absent on disk, or a MIMIC study without its report:
         ``error`` stops naming the file and CSV row; ``skip`` drops the row(s) and counts them.
     views: the views the manifest keeps (after mapping: PA, AP, LATERAL, or another value upper-cased, e.g.
-        ``AP AXIAL``; MIMIC rows with an empty ViewPosition are ``UNKNOWN``).
+        ``AP AXIAL``; MIMIC rows with an empty ViewPosition are ``UNKNOWN``, CheXpert frontal images with an
+        empty AP/PA are ``FRONTAL``).
     """
 
     on_missing: str = "error"
@@ -272,7 +273,12 @@ def build_table(df: pl.DataFrame) -> pa.Table:
     return pa.table(columns, schema=MANIFEST_SCHEMA)
 
 
-def count_splits(table: pa.Table, counts: dict[str, int]) -> None:
+def count_kept(table: pa.Table, counts: dict[str, int], *, source: str) -> None:
+    """Add ``kept`` and ``split_<name>`` counts; raise when no row is left (an empty manifest would only fail
+    later, far from its cause)."""
+    if table.num_rows == 0:
+        reasons = ", ".join(f"{k}: {v}" for k, v in counts.items())
+        raise IngestError(f"{source}: no image left for the manifest ({reasons})")
     counts["kept"] = table.num_rows
     splits = pl.from_arrow(table.select(["split"])).group_by("split").len().sort("split")
     for split, n in splits.iter_rows():

@@ -32,7 +32,7 @@ from igcl.data.manifest import (
     build_table,
     check_not_null,
     check_unique,
-    count_splits,
+    count_kept,
     existing,
     handle_missing,
     join_root,
@@ -176,7 +176,7 @@ def read_mimic(root: str | os.PathLike[str], reports_root: str | os.PathLike[str
         pl.col("dicom_id").alias("image_id"),
     )
     table = build_table(images)
-    count_splits(table, counts)
+    count_kept(table, counts, source=f"MIMIC-CXR-JPG root {root}")
     logger.info("MIMIC-CXR-JPG %s: %d image(s) of %d kept (%s)", root, table.num_rows, meta.height,
                 ", ".join(f"{k}: {v}" for k, v in counts.items() if k.startswith("split_")))
     return ManifestBuild(table, counts)

@@ -184,3 +184,8 @@ def test_label_value_outside_the_set(root: Path, tmp_path: Path, value: str) -> 
 
     edit_csv(root / "train.csv", corrupt)
     ingest_error(root, tmp_path, f"{root / 'train.csv'} line 6: column 'Pneumonia' has label value {value!r}")
+
+
+def test_no_image_left_is_an_error(root: Path, tmp_path: Path) -> None:
+    ingest_error(root, tmp_path, f"CheXpert root {root}: no image left for the manifest", "skipped_view: 6",
+                 config=IngestConfig(views=("AP AXIAL",)))

@@ -311,3 +311,10 @@ def test_existence_check_over_many_folder_batches(tmp_path: Path) -> None:
             relative.append(name)
             expected.append(present)
     assert existing(tmp_path, pl.Series(relative), desc="test").to_list() == expected
+
+
+def test_no_image_left_is_an_error(root: Path, tmp_path: Path) -> None:
+    for image in MIMIC_IMAGES:
+        (root / mimic_study_dir(image) / f"{image.dicom_id}.jpg").unlink()
+    ingest_error(root, tmp_path, f"MIMIC-CXR-JPG root {root}: no image left for the manifest",
+                 "skipped_missing_image: 6", config=IngestConfig(on_missing="skip"))
