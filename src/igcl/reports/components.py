@@ -39,28 +39,22 @@ class TokenView:
         self.known = {strings.add(word): word for word in extract.KNOWN_WORDS}
 
     def __call__(self, doc: Doc) -> Doc:
-        breaks: set[int] = set()
-        if len(doc):
-            array = doc.to_array([LOWER, IDX, LENGTH, IS_SPACE, LIKE_NUM])
-            space = array[:, 3].astype(bool)
-            if space.any():
-                text = doc.user_data.get(TEXT_KEY) or doc.text
-                kept = 0
-                for position, (idx, length, is_space) in enumerate(array[:, 1:4].tolist()):
-                    if not is_space:
-                        kept += 1
-                    elif "\n\n" in text[idx:idx + length]:
-                        breaks.add(kept)
-                array = array[~space]
-            get = self.known.get
-            words = [get(lower) for lower in array[:, 0].tolist()]
-            starts = array[:, 1].tolist()
-            ends = (array[:, 1] + array[:, 2]).tolist()
-            numeric = array[:, 4].astype(bool).tolist()
-            for char in doc.user_data.get(SECTION_STARTS_KEY, ()):
-                breaks.add(bisect_left(starts, char))
-        else:
-            words, starts, ends, numeric = [], [], [], []
+        get = self.known.get
+        words, starts, ends, numeric, breaks = [], [], [], [], set()
+        text = None
+        # one to_array call, then plain lists: numpy column operations cost more than they save on ~100 tokens
+        for lower, idx, length, space, num in doc.to_array([LOWER, IDX, LENGTH, IS_SPACE, LIKE_NUM]).tolist():
+            if space:
+                text = text or doc.user_data.get(TEXT_KEY) or doc.text
+                if "\n\n" in text[idx:idx + length]:
+                    breaks.add(len(words))
+                continue
+            words.append(get(lower))
+            starts.append(idx)
+            ends.append(idx + length)
+            numeric.append(num)
+        for char in doc.user_data.get(SECTION_STARTS_KEY, ()):
+            breaks.add(bisect_left(starts, char))
         doc.user_data[STATE_KEY] = extract.TextState(words, starts, ends, numeric, breaks)
         return doc
 

@@ -25,14 +25,20 @@ _RANK = {POSITIVE: 2, UNCERTAIN: 1, NEGATIVE: 0}
 _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
 
 
-def mention_observations(graph: ReportGraph, index: int) -> list[tuple[str, float]]:
-    """``(observation, value)`` for what node ``index`` says; ``[]`` for anatomy or an unmapped observation."""
+def mention_observations(graph: ReportGraph, index: int,
+                         locations: list[int] | None = None) -> list[tuple[str, float]]:
+    """``(observation, value)`` for what node ``index`` says; ``[]`` for anatomy or an unmapped observation.
+
+    ``locations``: the node's located_at tails if the caller has them (else found by a scan of the edges).
+    """
     node = graph.nodes[index]
     if node.label not in _VALUE:
         return []
     word = " ".join(node.text.lower().split())
     value = _VALUE[node.label]
-    anatomy = {graph.nodes[j].text.lower() for j in graph.neighbours(index, "located_at")}
+    if locations is None:
+        locations = graph.neighbours(index, "located_at")
+    anatomy = {graph.nodes[j].text.lower() for j in locations}
     found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.EFFUSION_WORDS and not anatomy & lx.NONPLEURAL_EFFUSION_ANATOMY:
         found.append(("Pleural Effusion", value))
@@ -59,8 +65,12 @@ def graph_labels(graph: ReportGraph) -> dict[str, float | None]:
     labels: dict[str, float | None] = dict.fromkeys(CHEXPERT_OBSERVATIONS)
     if not graph.nodes:
         return labels
+    locations: dict[int, list[int]] = {}
+    for edge in graph.edges:  # one pass, so labelling stays linear in the graph size
+        if edge.relation == "located_at":
+            locations.setdefault(edge.src, []).append(edge.dst)
     for i in range(len(graph.nodes)):
-        for name, value in mention_observations(graph, i):
+        for name, value in mention_observations(graph, i, locations.get(i, [])):
             current = labels[name]
             if current is None or _RANK[value] > _RANK[current]:
                 labels[name] = value

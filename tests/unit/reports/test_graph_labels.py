@@ -85,3 +85,14 @@ def test_no_finding_rule(parser):
 def test_context_dependent_mappings(parser, text, expected):
     labels = graph_labels(parser.parse(text))
     assert {k: v for k, v in labels.items() if v is not None} == expected, text
+
+
+def test_labels_of_a_huge_graph_are_fast(parser):
+    import time
+
+    graph = parser.parse("Small left pleural effusion. " * 20_000)
+    assert len(graph.nodes) == 80_000 and len(graph.edges) == 60_000
+    start = time.perf_counter()
+    labels = graph_labels(graph)
+    assert time.perf_counter() - start < 5
+    assert labels["Pleural Effusion"] == 1.0
