@@ -2,7 +2,8 @@
 
 The cache file ``<cache_dir>/features-<key>.npz`` holds ``rows`` [n] int64 and ``features`` [n, F] float32; the
 key hashes the checkpoint's files, the image shard's identity (index bytes, array size and mtime), the rows and
-the input size, so a rerun with other probe settings reuses it and any change to those inputs misses it.
+the input size, so a rerun with other probe settings reuses it and any change to those inputs misses it. Writing a
+new cache file removes the directory's other ``features-*.npz`` (they belong to inputs that are gone).
 """
 
 from __future__ import annotations
@@ -125,4 +126,9 @@ def cached_features(cache_dir: str | os.PathLike[str], key: str, rows: np.ndarra
     features = compute()
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, rows=rows, features=features)
+    # features of an older checkpoint or shard can never be hit again (real data: ~400 MB each); keep only this one
+    for stale in Path(cache_dir).glob("features-*.npz"):
+        if stale != path:
+            log.info("features: removing stale cache %s", stale)
+            stale.unlink(missing_ok=True)
     return features, False

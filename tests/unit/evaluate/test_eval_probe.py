@@ -81,3 +81,19 @@ def test_run_few_shot_counts_and_learning():
     assert by[(10, "a")]["auroc"] > 0.8
     assert not math.isnan(by[(1, "mean")]["auroc"])
     assert {s["k"] for s in scores} == {1, 10} and not any("fraction" in s for s in scores)
+
+
+def test_a_pathology_without_training_positives_is_reported_not_scored():
+    """The documented rule: no positive anywhere in the pool → no probe, status says so, mean over the rest."""
+    data = synthetic()
+    targets = data.train_targets.copy()
+    targets[:, 1] = 0.0
+    data = ProbeData(**{**data.__dict__, "train_targets": targets})
+    metrics, scores = run_linear_probe(data, method="m", fractions=(0.01,), seeds=(0,), C=1.0, max_iter=200,
+                                       n_bootstrap=50, level=0.95)
+    by = {r["pathology"]: r for r in metrics}
+    assert math.isnan(by["b"]["auroc"]) and by["b"]["status"].startswith("no classifier")
+    assert by["b"]["n_train_pos"] == 0
+    assert by["mean"]["status"] == "partial 2/3"
+    assert by["mean"]["auroc"] == pytest.approx((by["a"]["auroc"] + by["c"]["auroc"]) / 2)
+    assert not any(s["pathology"] == "b" for s in scores)
