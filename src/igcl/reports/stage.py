@@ -193,9 +193,9 @@ def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Ite
     summary.empty = sum(1 for _, graph in pairs if not graph.nodes)
     for start in range(0, len(pairs), cfg.chunk_size):
         part = pairs[start:start + cfg.chunk_size]
-        start = time.process_time()
+        cpu_start = time.process_time()
         tables = chunk_tables([s for s, _ in part], [g for _, g in part])
-        yield ParsedChunk(*tables, time.process_time() - start)
+        yield ParsedChunk(*tables, time.process_time() - cpu_start)
 
 
 def _count_items(column: pa.ChunkedArray) -> int:
