@@ -87,6 +87,14 @@ def test_report_builds_summary_and_figures(tmp_path, eval_dirs):
     assert not list(out.parent.glob(".*tmp")) and not list(figures.glob(".*tmp"))
 
 
+def test_report_with_one_method_does_not_rank(tmp_path, eval_dirs):
+    out = tmp_path / "summary.md"
+    assert main(["--eval-dirs", str(eval_dirs[2]), "--out", str(out), "--figures", str(tmp_path / "f")]) == 0
+    text = out.read_text()
+    assert "Linear probe at 1 % of the labels, random (the only method with a score) reaches 0.550" in text
+    assert "is best" not in text and "| random |" in text
+
+
 def test_report_rejects_a_missing_or_foreign_table(tmp_path, eval_dirs):
     (eval_dirs[1] / "fewshot.parquet").unlink()
     with pytest.raises(FileNotFoundError, match="convirt/fewshot.parquet: no such file"):

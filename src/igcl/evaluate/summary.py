@@ -101,14 +101,12 @@ def best_statement(what: str, methods: tuple[str, ...], values: dict[str, dict |
         return None
     scored.sort(key=lambda mv: -mv[1]["value"])
     best, top = scored[0]
-    text = f"{what}, **{best}** is best ({cell(top)})"
-    if len(scored) > 1:
-        second, runner = scored[1]
-        overlap = runner["ci_high"] >= top["ci_low"]
-        text += (f", ahead of {second} ({cell(runner)}); their 95 % CIs "
-                 + ("overlap, so the difference is not clear at this test-set size" if overlap
-                    else "do not overlap"))
-    return text + "."
+    if len(scored) == 1:
+        return f"{what}, {best} (the only method with a score) reaches {cell(top)}."
+    second, runner = scored[1]
+    overlap = runner["ci_high"] >= top["ci_low"]
+    return (f"{what}, **{best}** is best ({cell(top)}), ahead of {second} ({cell(runner)}); their 95 % CIs "
+            + ("overlap, so the difference is not clear at this test-set size." if overlap else "do not overlap."))
 
 
 def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
