@@ -25,11 +25,12 @@ _RANK = {POSITIVE: 2, UNCERTAIN: 1, NEGATIVE: 0}
 _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
 
 
-def mention_observations(graph: ReportGraph, index: int,
-                         locations: list[int] | None = None) -> list[tuple[str, float]]:
+def mention_observations(graph: ReportGraph, index: int, locations: list[int] | None = None,
+                         modifiers: list[int] | None = None) -> list[tuple[str, float]]:
     """``(observation, value)`` for what node ``index`` says; ``[]`` for anatomy or an unmapped observation.
 
-    ``locations``: the node's located_at tails if the caller has them (else found by a scan of the edges).
+    ``locations`` / ``modifiers``: the node's located_at tails and the heads of modify edges into it, if the caller
+    has them (else found by a scan of the edges).
     """
     node = graph.nodes[index]
     if node.label not in _VALUE:
@@ -39,6 +40,11 @@ def mention_observations(graph: ReportGraph, index: int,
     if locations is None:
         locations = graph.neighbours(index, "located_at")
     anatomy = {graph.nodes[j].text.lower() for j in locations}
+    if word in lx.INFECTION_WORDS:
+        if modifiers is None:
+            modifiers = [e.src for e in graph.edges if e.dst == index and e.relation == "modify"]
+        if {graph.nodes[j].text.lower() for j in modifiers} & lx.OLD_INFECTION_MODIFIERS:
+            return []
     found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.EFFUSION_WORDS and not anatomy & lx.NONPLEURAL_EFFUSION_ANATOMY:
         found.append(("Pleural Effusion", value))
@@ -66,11 +72,14 @@ def graph_labels(graph: ReportGraph) -> dict[str, float | None]:
     if not graph.nodes:
         return labels
     locations: dict[int, list[int]] = {}
+    modifiers: dict[int, list[int]] = {}
     for edge in graph.edges:  # one pass, so labelling stays linear in the graph size
         if edge.relation == "located_at":
             locations.setdefault(edge.src, []).append(edge.dst)
+        elif edge.relation == "modify":
+            modifiers.setdefault(edge.dst, []).append(edge.src)
     for i in range(len(graph.nodes)):
-        for name, value in mention_observations(graph, i, locations.get(i, [])):
+        for name, value in mention_observations(graph, i, locations.get(i, []), modifiers.get(i, [])):
             current = labels[name]
             if current is None or _RANK[value] > _RANK[current]:
                 labels[name] = value

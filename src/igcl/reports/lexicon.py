@@ -206,7 +206,7 @@ TERMINATORS: frozenset[str] = frozenset({
     "aside", "apart", "nonetheless", "nevertheless", "yet", "now", "there", "though", "still", "since",
     "because", "given", "then", "this", "these", "that", "it", "they", "what",
 })
-SENTENCE_END: frozenset[str] = frozenset({".", "?", "!"})
+SENTENCE_END: frozenset[str] = frozenset({".", "?", "!", "..", "...", "....", "?.", ".?"})
 VERB_TERMINATORS: frozenset[str] = frozenset({
     "is", "are", "was", "were", "has", "have", "had", "appear", "appears", "appeared", "remain", "remains",
     "remained", "demonstrates", "demonstrate", "shows", "show", "measures", "measuring", "projects", "projecting",
@@ -267,7 +267,8 @@ CHEXPERT_BY_WORD: dict[str, tuple[str, ...]] = {
     **{w: ("Cardiomegaly",) for w in ("cardiomegaly",)},
     **{w: ("Edema",) for w in ("edema", "chf", "congestion", "overload", "interstitial edema")},
     **{w: ("Consolidation",) for w in plural_forms("consolidation") + ("consolidative",)},
-    **{w: ("Pneumonia",) for w in plural_forms("pneumonia") + plural_forms("infection") + ("infectious",)},
+    **{w: ("Pneumonia",) for w in plural_forms("pneumonia") + plural_forms("infection") + ("infectious",
+                                                                                       "pneumonitis")},
     **{w: ("Atelectasis",) for w in plural_forms("atelectasis") + ("atelectatic", "collapse", "collapsed")},
     **{w: ("Pneumothorax",) for w in plural_forms("pneumothorax")},
     "hydropneumothorax": ("Pneumothorax", "Pleural Effusion"),
@@ -296,6 +297,9 @@ ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence"
                             "enlarging"})
 AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
 AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
+# "prior granulomatous infection", "old healed infection": not a pneumonia.
+INFECTION_WORDS = frozenset({"infection", "infections", "infectious"})
+OLD_INFECTION_MODIFIERS = frozenset({"granulomatous", "old", "healed", "remote", "chronic", "tuberculous"})
 NORMAL_WORDS = frozenset({"normal", "unremarkable", "within"})
 HEART_ANATOMY = frozenset({"heart", "cardiac"})
 MEDIASTINUM_ANATOMY = frozenset({"mediastinal", "mediastinum", "cardiomediastinal"})

@@ -62,6 +62,11 @@ def test_positive_wins_over_uncertain_over_negative(parser):
     assert labels["No Finding"] is None
 
 
+def test_sentence_ends_at_repeated_periods(parser):
+    labels = graph_labels(parser.parse("No effusion or pneumothorax.. Minimal right basilar atelectasis noted."))
+    assert labels["Atelectasis"] == 1.0 and labels["Pleural Effusion"] == 0.0
+
+
 def test_no_finding_rule(parser):
     # support devices do not count against No Finding
     assert graph_labels(parser.parse("Endotracheal tube in place. Lungs are clear."))["No Finding"] == 1.0
@@ -81,6 +86,8 @@ def test_no_finding_rule(parser):
     ("Hydropneumothorax on the right.", {"Pneumothorax": 1.0, "Pleural Effusion": 1.0}),
     ("Left upper lobe mass.", {"Lung Lesion": 1.0}),
     ("Pulmonary vascular congestion.", {"Edema": 1.0}),
+    ("Calcified nodules from prior granulomatous infection.", {"Lung Lesion": 1.0}),
+    ("Right lower lobe opacity, likely infection.", {"Lung Opacity": 1.0, "Pneumonia": -1.0}),
 ])
 def test_context_dependent_mappings(parser, text, expected):
     labels = graph_labels(parser.parse(text))
