@@ -81,6 +81,7 @@ def test_report_builds_summary_and_figures(tmp_path, eval_dirs):
     assert "igcl, convirt beat the random-weights floor (0.550)" in text
     assert "Retrieval is n/a for random (no report encoder)." in text
     assert "Image→report retrieval precision@5, **igcl** is best (0.420 [0.370, 0.470])" in text
+    assert "Chance for these query classes is 0.200." in text  # 4 queries in each of 5 classes
     # per-pathology tables for every setting
     assert "### Linear probe, 1 % of the labels" in text and "### Few-shot, k = 5" in text
     assert "| method | Atelectasis | Cardiomegaly | Consolidation | Edema | Pleural Effusion | mean |" in text
@@ -93,6 +94,16 @@ def test_report_with_one_method_does_not_rank(tmp_path, eval_dirs):
     text = out.read_text()
     assert "Linear probe at 1 % of the labels, random (the only method with a score) reaches 0.550" in text
     assert "is best" not in text and "| random |" in text
+
+
+def test_report_states_ties(tmp_path, monkeypatch):
+    monkeypatch.setitem(MEANS, "image_only", MEANS["random"])  # two methods with identical scores
+    dirs = [write_eval_dir(tmp_path / "eval", m, None) for m in ("random", "image_only")]
+    out = tmp_path / "summary.md"
+    assert main(["--eval-dirs", *map(str, dirs), "--out", str(out), "--figures", str(tmp_path / "f")]) == 0
+    text = out.read_text()
+    assert "Linear probe at 1 % of the labels, random, image_only tie at 0.550." in text
+    assert "is best" not in text
 
 
 def test_report_rejects_a_missing_or_foreign_table(tmp_path, eval_dirs):

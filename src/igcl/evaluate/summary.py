@@ -103,6 +103,10 @@ def best_statement(what: str, methods: tuple[str, ...], values: dict[str, dict |
     best, top = scored[0]
     if len(scored) == 1:
         return f"{what}, {best} (the only method with a score) reaches {cell(top)}."
+    tied = [m for m, v in scored if round(v["value"], 3) == round(top["value"], 3)]
+    if len(tied) > 1:
+        rest = f", ahead of {scored[len(tied)][0]} ({cell(scored[len(tied)][1])})" if len(scored) > len(tied) else ""
+        return f"{what}, {', '.join(tied)} tie at {top['value']:.3f}{rest}."
     second, runner = scored[1]
     overlap = runner["ci_high"] >= top["ci_low"]
     return (f"{what}, **{best}** is best ({cell(top)}), ahead of {second} ({cell(runner)}); their 95 % CIs "
@@ -146,7 +150,11 @@ def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
     s = best_statement(f"Image→report retrieval precision@{cfg.retrieval_k}", tuple(with_retrieval),
                        {m: ret.get((m, cfg.retrieval_k, "mean")) for m in with_retrieval})
     if s:
-        out.append(s + " Chance is about 0.2 with five balanced classes.")
+        counts = (results.retrieval.filter((pl.col("pathology") != "mean") & (pl.col("k") == cfg.retrieval_k))
+                  .group_by("pathology").agg(pl.col("n_pos").max()))["n_pos"].to_numpy()
+        # a random ranking hits the query's class with probability n_c / N: chance = Σ_c (n_c / N)²
+        chance = float(((counts / counts.sum()) ** 2).sum()) if counts.sum() else float("nan")
+        out.append(s + f" Chance for these query classes is {chance:.3f}.")
     skipped = [m for m in results.methods if m not in with_retrieval]
     if skipped:
         out.append(f"Retrieval is n/a for {', '.join(skipped)} (no report encoder).")
