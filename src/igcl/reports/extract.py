@@ -99,6 +99,7 @@ NEGATION_RESTART: frozenset[str] = frozenset({
     "redemonstrated", "residual", "known", "chronic", "there",
 })
 OF_GAP = frozenset({"of", "in", "the", "a", "an", "to"})
+_COPULA_OR_WITHIN = lx.COPULAS | {"within"}  # "heart size within normal limits" has no verb
 SUGGESTIVE_LIST_GAP = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "and/or"})
 
 
@@ -394,12 +395,12 @@ def find_relations(state: TextState) -> None:
         if prev is None:
             subject = None
         gap_before = words[prev.end:chunk.start] if prev is not None else []
-        if prev is not None and any(w in lx.TERMINATORS for w in gap_before):
+        if prev is not None and not lx.TERMINATORS.isdisjoint(gap_before):
             subject = None
         # <anatomy> is/are <descriptor or finding>; <finding> is/are <descriptor>
         if prev is not None and chunk.head is not None and not chunk.anatomy_heads and \
-                0 < len(gap_before) <= MAX_PREDICATE_GAP and all(w in lx.PREDICATE_GAP for w in gap_before) and \
-                any(w in lx.COPULAS or w == "within" for w in gap_before):
+                0 < len(gap_before) <= MAX_PREDICATE_GAP and lx.PREDICATE_GAP.issuperset(gap_before) and \
+                not _COPULA_OR_WITHIN.isdisjoint(gap_before):
             if prev.head is None and prev.anatomy_heads:
                 for a in prev.anatomy_heads:
                     edges.add((chunk.head, a, "located_at"))
@@ -412,7 +413,7 @@ def find_relations(state: TextState) -> None:
         if chunk.head is not None and not chunk.has_finding and not chunk.anatomy_heads and nxt is not None and \
                 words[entities[chunk.head].start] in lx.OF_MODIFIERS and \
                 nxt.has_finding and 0 < nxt.start - chunk.end <= 3 and \
-                all(w in OF_GAP for w in words[chunk.end:nxt.start]):
+                OF_GAP.issuperset(words[chunk.end:nxt.start]):
             edges.add((chunk.head, nxt.head, "modify"))
             chunk.located = True
         # <finding> in/at <anatomy>: "opacity in the right lower lobe", "tip 4 cm above the carina"; also after
