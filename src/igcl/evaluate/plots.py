@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from igcl.evaluate.summary import EvalResults, aggregate  # noqa: E402
+from igcl.evaluate.summary import EvalResults, aggregate, retrieval_chance  # noqa: E402
 from igcl.io import atomic_path  # noqa: E402
 from igcl.labels import COMPETITION_PATHOLOGIES  # noqa: E402
 
@@ -98,10 +98,13 @@ def retrieval_figure(results: EvalResults, path, *, dpi: int) -> Path:
     for i, method in enumerate(results.methods):
         if agg.filter(pl.col("method") == method).is_empty():
             ax.text(i, 0.02, "n/a", ha="center", va="bottom")
-    ax.axhline(0.2, color="grey", linestyle=":", linewidth=1, label="chance (5 classes)")
+    chance = retrieval_chance(results)
+    if np.isfinite(chance):
+        ax.axhline(chance, color="grey", linestyle=":", linewidth=1, label=f"chance ({chance:.2f})")
     ax.set_xticks(np.arange(len(results.methods)), results.methods)
     ax.set(ylim=(0, 1), ylabel="precision@k", title="Image→report retrieval (MIMIC test)")
-    ax.legend(fontsize=8)
+    if ks:
+        ax.legend(fontsize=8)
     return _save(fig, path, dpi)
 
 

@@ -113,6 +113,14 @@ def best_statement(what: str, methods: tuple[str, ...], values: dict[str, dict |
             + ("overlap, so the difference is not clear at this test-set size." if overlap else "do not overlap."))
 
 
+def retrieval_chance(results: EvalResults) -> float:
+    """Expected precision@k of a random ranking: a candidate is of the query's class with probability n_c / N, so
+    chance = Σ_c (n_c / N)² over the query classes (0.2 for five balanced classes)."""
+    counts = (results.retrieval.filter(pl.col("pathology") != "mean").group_by("pathology")
+              .agg(pl.col("n_pos").max()))["n_pos"].to_numpy().astype(float)
+    return float(((counts / counts.sum()) ** 2).sum()) if counts.sum() else float("nan")
+
+
 def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
     """Plain statements computed from the aggregated tables."""
     out = []
@@ -150,11 +158,7 @@ def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
     s = best_statement(f"Image→report retrieval precision@{cfg.retrieval_k}", tuple(with_retrieval),
                        {m: ret.get((m, cfg.retrieval_k, "mean")) for m in with_retrieval})
     if s:
-        counts = (results.retrieval.filter((pl.col("pathology") != "mean") & (pl.col("k") == cfg.retrieval_k))
-                  .group_by("pathology").agg(pl.col("n_pos").max()))["n_pos"].to_numpy()
-        # a random ranking hits the query's class with probability n_c / N: chance = Σ_c (n_c / N)²
-        chance = float(((counts / counts.sum()) ** 2).sum()) if counts.sum() else float("nan")
-        out.append(s + f" Chance for these query classes is {chance:.3f}.")
+        out.append(s + f" Chance for these query classes is {retrieval_chance(results):.3f}.")
     skipped = [m for m in results.methods if m not in with_retrieval]
     if skipped:
         out.append(f"Retrieval is n/a for {', '.join(skipped)} (no report encoder).")
