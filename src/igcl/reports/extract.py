@@ -90,7 +90,8 @@ KNOWN_WORDS: frozenset[str] = frozenset(
     | {w for phrase in lx.NEGATION_PRE | lx.HEDGE_PRE | lx.SUGGESTIVE_CUES for w in phrase}
     | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | {w for c in lx.ANAT_COORDINATORS for w in c}
     | lx.PREDICATE_GAP
-    | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | {",", "of", "or", "and", "a", "an"}
+    | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS
+    | {",", "of", "or", "and", "a", "an"}
 )
 # After a comma, these words start a new positive statement and end a negation ("no effusion, mild edema").
 NEGATION_RESTART: frozenset[str] = frozenset({
@@ -248,6 +249,8 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
                 if entity is not None:
                     entity.status, entity.pinned = "DA", True
             return -(j + 1)
+    if cue.two_way and any(w in lx.PRIOR_STUDY_WORDS for w in words[after:min(end, after + LOOKAHEAD)]):
+        return -after  # "not seen on prior exams": about the earlier study, not this finding
     if cue.alternative:
         # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
         k = i - 1

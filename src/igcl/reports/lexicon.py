@@ -200,7 +200,8 @@ HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
 PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})
 PSEUDO_NEGATION_FILLERS: frozenset[str] = frozenset({"significant", "interval", "appreciable", "substantial",
                                                       "definite", "major", "substantive", "gross", "real"})
-# Descriptors that also flag uncertainty for derived labels only (RadGraph keeps them OBS-DP).
+# "Nodule, not seen on prior exams": a cue followed closely by one of these speaks of the earlier study.
+PRIOR_STUDY_WORDS: frozenset[str] = frozenset({"prior", "previous", "previously", "earlier", "comparison", "old"})
 TERMINATORS: frozenset[str] = frozenset({
     ".", ";", ":", "but", "however", "although", "though", "which", "while", "whereas", "except", "otherwise",
     "aside", "apart", "nonetheless", "nevertheless", "yet", "now", "there", "though", "still", "since",

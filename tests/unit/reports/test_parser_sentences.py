@@ -50,6 +50,8 @@ CASES = [
      "focal/DA airspace/A opacity/DA pneumonia/DA",
      "focal>modify>opacity opacity>located_at>airspace opacity>suggestive_of>pneumonia",
      {"Lung Opacity": 0, "Pneumonia": 0, "No Finding": 1}),
+    ("Right lower lobe nodule, not seen on prior exams.", "Right/A lower/A lobe/A nodule/DP",
+     "Right>modify>lobe lower>modify>lobe nodule>located_at>lobe", {"Lung Lesion": 1}),
     ("No acute cardiopulmonary process.", "acute/DA cardiopulmonary/A process/DA",
      "acute>modify>process process>located_at>cardiopulmonary", {"No Finding": 1}),
     ("No change in mild cardiomegaly.", "change/DA mild/DP cardiomegaly/DP", "mild>modify>cardiomegaly",
