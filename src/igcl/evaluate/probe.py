@@ -15,6 +15,8 @@ from threadpoolctl import threadpool_limits
 from igcl.evaluate.metrics import score_pathologies
 from igcl.evaluate.sampling import sample_fraction
 
+SMALL_PROBLEM = 2_000_000  # training-matrix elements below which a probe fits with one BLAS thread
+
 
 def fit_probe_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, *, C: float,
                      max_iter: int) -> np.ndarray:
@@ -23,8 +25,9 @@ def fit_probe_scores(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarra
     if train_y.size == 0 or train_y.min() == train_y.max():
         raise ValueError(f"a probe needs both classes; got {int(train_y.sum())} positives of {train_y.size}")
     model = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=max_iter))
-    # one BLAS thread: these problems are small, and threads spinning on a shared machine made fits 5x slower
-    with warnings.catch_warnings(), threadpool_limits(1):
+    # one BLAS thread for small problems (the phantom's, few-shot): threads spinning on a shared machine made those
+    # fits 5x slower; large ones (real CheXpert at 10-100 %) use what the process has
+    with warnings.catch_warnings(), threadpool_limits(1 if train_x.size < SMALL_PROBLEM else None):
         # a probe on a handful of images may stop at max_iter; its scores are still what we evaluate
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(train_x, train_y)
@@ -103,13 +106,17 @@ def run_linear_probe(data: ProbeData, *, method: str, fractions: tuple[float, ..
                      C: float, max_iter: int, n_bootstrap: int, level: float) -> tuple[list[dict], list[dict]]:
     """Linear probe at each label fraction and seed → (metric rows, per-image score rows)."""
     metrics, scores_out = [], []
+    fitted: dict[bytes, np.ndarray] = {}  # the fit is deterministic: seeds that draw the same subset share it
     for f_index, fraction in enumerate(fractions):
         for seed in seeds:
             subset = sample_fraction(data.train_patients, data.train_targets, fraction,
                                      fraction_subset_rng(seed, fraction), data.pathologies)
             train_targets = data.train_targets[subset.indices]
-            scores = probe_all_pathologies(data.train_x[subset.indices], train_targets, data.test_x, C=C,
-                                           max_iter=max_iter)
+            key = subset.indices.tobytes()
+            if key not in fitted:  # e.g. 100 %: every seed takes every patient
+                fitted[key] = probe_all_pathologies(data.train_x[subset.indices], train_targets, data.test_x, C=C,
+                                                    max_iter=max_iter)
+            scores = fitted[key]
             setting = {"fraction": float(fraction)}
             metrics += metric_records(method, "linear", setting, seed, data, scores, train_targets,
                                       n_bootstrap=n_bootstrap, level=level, rng=seeded_rng(seed, 2, f_index))

@@ -97,3 +97,16 @@ def test_a_pathology_without_training_positives_is_reported_not_scored():
     assert by["mean"]["status"] == "partial 2/3"
     assert by["mean"]["auroc"] == pytest.approx((by["a"]["auroc"] + by["c"]["auroc"]) / 2)
     assert not any(s["pathology"] == "b" for s in scores)
+
+
+def test_identical_subsets_are_fitted_once(monkeypatch):
+    import igcl.evaluate.probe as probe
+
+    calls = []
+    real = probe.probe_all_pathologies
+    monkeypatch.setattr(probe, "probe_all_pathologies", lambda *a, **k: calls.append(1) or real(*a, **k))
+    metrics, _ = run_linear_probe(synthetic(), method="m", fractions=(0.1, 1.0), seeds=(0, 1, 2), C=1.0,
+                                  max_iter=100, n_bootstrap=20, level=0.95)
+    assert len(calls) == 3 + 1  # three different 10 % subsets, one 100 % fit shared by the seeds
+    full = [r["auroc"] for r in metrics if r["fraction"] == 1.0 and r["pathology"] == "a"]
+    assert full[0] == full[1] == full[2]
