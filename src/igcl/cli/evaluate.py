@@ -1,4 +1,5 @@
-"""``igcl evaluate``: CheXpert linear probe / few-shot / fine-tuning and MIMIC image→report retrieval of a checkpoint."""
+"""``igcl evaluate``: CheXpert linear probe / few-shot / fine-tuning and MIMIC image→report retrieval of one
+checkpoint."""
 
 from __future__ import annotations
 

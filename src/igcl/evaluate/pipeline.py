@@ -137,10 +137,12 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     seconds = time.perf_counter() - started
     config = to_dict(cfg)
     extra = {"method": method, "checkpoint": str(inputs.checkpoint_dir), "data": info}
-    tables = [("linear.parquet", linear, FRACTION_METRICS_SCHEMA), ("fewshot.parquet", fewshot,
-                                                                    FEWSHOT_METRICS_SCHEMA),
-              ("retrieval.parquet", retrieval, RETRIEVAL_SCHEMA),
-              ("scores.parquet", linear_scores + fewshot_scores + finetune_scores, SCORES_SCHEMA)]
+    tables = [
+        ("linear.parquet", linear, FRACTION_METRICS_SCHEMA),
+        ("fewshot.parquet", fewshot, FEWSHOT_METRICS_SCHEMA),
+        ("retrieval.parquet", retrieval, RETRIEVAL_SCHEMA),
+        ("scores.parquet", linear_scores + fewshot_scores + finetune_scores, SCORES_SCHEMA),
+    ]
     if cfg.finetune.enabled:
         tables.append(("finetune.parquet", finetune, FRACTION_METRICS_SCHEMA))
     elif (out / "finetune.parquet").exists():

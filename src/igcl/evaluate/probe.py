@@ -53,7 +53,8 @@ def probe_all_pathologies(train_x: np.ndarray, train_targets: np.ndarray, test_x
 @dataclass(frozen=True)
 class ProbeData:
     """Frozen features and targets: train pool ``train_x`` [n, F], ``train_targets`` [n, P], ``train_patients``
-    [n], ``train_rows`` [n] shard rows; test ``test_x`` [m, F], ``test_targets`` [m, P], ``test_rows`` [m] shard rows, ``test_studies`` [m]."""
+    [n], ``train_rows`` [n] shard rows; test ``test_x`` [m, F], ``test_targets`` [m, P], ``test_rows`` [m] shard
+    rows, ``test_studies`` [m]."""
 
     train_x: np.ndarray
     train_targets: np.ndarray
