@@ -400,11 +400,19 @@ def find_relations(state: TextState) -> None:
         gap_before = words[prev.end:chunk.start] if prev is not None else []
         if prev is not None and not lx.TERMINATORS.isdisjoint(gap_before):
             subject = None
-        # <anatomy> is/are <descriptor or finding>; <finding> is/are <descriptor>
-        if prev is not None and chunk.head is not None and not chunk.anatomy_heads and \
+        # <anatomy> is/are <descriptor or finding>; <finding> is/are <descriptor>. A trailing position
+        # ("lungs are clear bilaterally") qualifies the subject, not the predicate.
+        trailing = chunk.head is not None and bool(chunk.anatomy_heads) and all(
+            entities[m].kind == POSITION and entities[m].start > entities[chunk.head].start
+            for m in chunk.members if entities[m].is_anatomy)
+        if prev is not None and chunk.head is not None and (not chunk.anatomy_heads or trailing) and \
                 0 < len(gap_before) <= MAX_PREDICATE_GAP and lx.PREDICATE_GAP.issuperset(gap_before) and \
                 not _COPULA_OR_WITHIN.isdisjoint(gap_before):
             if prev.head is None and prev.anatomy_heads:
+                for position in chunk.anatomy_heads if trailing else ():
+                    edges.discard((chunk.head, position, "located_at"))
+                    for a in prev.anatomy_heads:
+                        edges.add((position, a, "modify"))
                 for a in prev.anatomy_heads:
                     edges.add((chunk.head, a, "located_at"))
                 chunk.located = True

@@ -183,7 +183,7 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("presumably",), ("presumed",), ("equivocal",), ("differential",), ("suggest",), ("suggests",),
     ("suggesting",), ("would", "favor"), ("favored",), ("favor",), ("may", "represent"), ("?",),
     ("not", "entirely", "excluded"), ("not", "be", "ruled", "out"), ("uncertain",), ("indeterminate",),
-    ("perhaps",), ("rule", "out"), ("r/o",), ("question",), ("questionable",),
+    ("perhaps",), ("rule", "out"), ("r/o",), ("question",), ("questionable",), ("either",),
 })
 HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
@@ -231,6 +231,7 @@ PREDICATE_GAP: frozenset[str] = COPULAS | frozenset({
     "also", "both", "each", "all", "slightly", "the", "in", "at", "of", "top", "upper", "limits", "limit",
     "somewhat", "considered", "likely", "probably", "possibly", "essentially", "been", "seen", "to", "be",
     "noted", "unchanged", "relatively", "more", "less", "very", "quite", "and", "mildly", "perhaps",
+    "significantly", "heavily", "slightly", "minimally", "diffusely", "again", "normally", "somewhat",
 })
 # Words allowed between an observation and the anatomy it is located at ("opacity in the right lower lobe",
 # "tip 4 cm above the carina", "atelectasis at both lung bases").
