@@ -17,6 +17,15 @@ Word classes (how the parser uses them):
   ``PSEUDO_NEGATION`` (``no change``) negates only itself; scope ends at ``TERMINATORS`` and, for cues before
   their scope, at a finite verb (``VERB_TERMINATORS``) once an entity has been seen.
 - ``SUGGESTIVE_CUES``: ``X <cue> Y`` makes ``X suggestive_of Y``.
+- Gaps: ``PREDICATE_GAP`` (words between a subject and its predicate: ``lungs are again clear``), ``LOCATION_GAP``
+  (between a finding and its anatomy: ``opacity in the right lower lobe``), ``OF_MODIFIERS`` (``areas of``,
+  ``position of``, ``improvement in`` a finding), ``ANAT_COORDINATORS`` (``cardiac and mediastinal``).
+- ``PRIOR_STUDY_WORDS``: a two-way cue followed by them (``not seen on prior exams``) is about the earlier study.
+- ``CHEXPERT_BY_WORD`` and the anatomy-dependent sets at the end: how :mod:`igcl.reports.labels` maps graph
+  mentions to the 14 CheXpert observations (after CheXpert's own mention lists).
+
+Sources: chest radiograph reporting vocabulary, RadGraph's annotation conventions (RADGRAPH_SCHEMA.md), and the
+words that the parser left unknown on the OpenI reports.
 """
 
 from __future__ import annotations

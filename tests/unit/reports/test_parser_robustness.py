@@ -71,6 +71,18 @@ def test_sections_and_offsets_in_a_sectioned_report(parser):
         ("effusion", "OBS-DP", "findings"), ("pneumothorax", "OBS-DA", "impression")]
 
 
+def test_mimic_style_report_sections(parser):
+    text = ("                                 FINAL REPORT\n EXAMINATION:  CHEST (PA AND LAT)\n\n"
+            " INDICATION:  ___F with cough, eval for pneumonia\n\n FINDINGS:\n \n The lungs are clear.  No pleural\n"
+            " effusion.\n \n IMPRESSION:\n \n No acute cardiopulmonary process.\n")
+    graph = parser.parse(text)
+    _check_offsets(text, graph)
+    assert [(n.text, n.label, n.section) for n in graph.nodes] == [
+        ("lungs", "ANAT-DP", "findings"), ("clear", "OBS-DP", "findings"), ("pleural", "ANAT-DP", "findings"),
+        ("effusion", "OBS-DA", "findings"), ("acute", "OBS-DA", "impression"),
+        ("cardiopulmonary", "ANAT-DP", "impression"), ("process", "OBS-DA", "impression")]
+
+
 def test_section_boundary_ends_scope(parser):
     # the findings' last sentence has no period: the negation must not run into the impression
     graph = parser.parse("FINDINGS: No effusion\nIMPRESSION: Pneumothorax")

@@ -87,6 +87,8 @@ CASES = [
      "Nodule/DP left/A upper/A lobe/A malignancy/U",
      "Nodule>located_at>lobe left>modify>lobe upper>modify>lobe Nodule>suggestive_of>malignancy",
      {"Lung Lesion": 1}),
+    ("Hyperinflated lungs suggestive of emphysema.", "Hyperinflated/DP lungs/A emphysema/U",
+     "Hyperinflated>located_at>lungs Hyperinflated>suggestive_of>emphysema", {"No Finding": 1}),
     ("Bibasilar opacities consistent with atelectasis.", "Bibasilar/A opacities/DP atelectasis/DP",
      "opacities>located_at>Bibasilar opacities>suggestive_of>atelectasis", {"Lung Opacity": 1, "Atelectasis": 1}),
     # laterality, lobes, anatomy heads
