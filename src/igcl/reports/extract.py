@@ -420,6 +420,11 @@ def find_relations(state: TextState) -> None:
             elif prev.head is not None and not chunk.has_finding:
                 edges.add((chunk.head, prev.head, "modify"))
                 chunk.located = True  # its location is its finding's
+        # <finding>, <descriptor>: "moderate edema, slightly improved", "small effusion, unchanged"
+        if prev is not None and prev.head is not None and chunk.head is not None and not chunk.has_finding \
+                and not chunk.anatomy_heads and gap_before == [","]:
+            edges.add((chunk.head, prev.head, "modify"))
+            chunk.located = True
         # <descriptor> of/in <finding>: "position of the PICC line", "improvement in pneumothorax"
         if chunk.head is not None and not chunk.has_finding and not chunk.anatomy_heads and nxt is not None and \
                 words[entities[chunk.head].start] in lx.OF_MODIFIERS and \

@@ -58,7 +58,7 @@ DEVICE_WORDS: frozenset[str] = frozenset({
     "tube", "line", "catheter", "picc", "picc line", "port", "port-a-cath", "portacath", "pacemaker", "pacer",
     "defibrillator", "aicd", "icd", "lead", "wire", "drain", "stent", "ett", "endotracheal tube", "et tube",
     "nasogastric tube", "ng tube", "ngt", "orogastric tube", "og tube", "feeding tube", "enteric tube",
-    "dobhoff", "dobhoff tube", "tubing", "shunt", "chest tube", "tracheostomy tube", "tracheostomy", "swan-ganz catheter",
+    "dobhoff", "dobhoff tube", "tubing", "shunt", "tracheostomy tube", "tracheostomy", "swan-ganz catheter",
     "swan-ganz", "central line", "central venous catheter", "cvc", "introducer", "sheath", "hardware", "clip",
     "suture", "staple", "screw", "plate", "rod", "prosthesis", "device", "valve replacement", "cabg", "coil",
     "generator", "electrode", "monitoring leads", "ij line", "ij catheter", "dialysis catheter", "hemodialysis catheter",
@@ -214,7 +214,7 @@ PRIOR_STUDY_WORDS: frozenset[str] = frozenset({"prior", "previous", "previously"
 TERMINATORS: frozenset[str] = frozenset({
     ".", ";", ":", "but", "however", "although", "though", "which", "while", "whereas", "except", "otherwise",
     "aside", "apart", "nonetheless", "nevertheless", "yet", "now", "there", "though", "still", "since",
-    "because", "given", "then", "this", "these", "that", "it", "they", "what",
+    "because", "given", "then", "following", "after", "this", "these", "that", "it", "they", "what",
 })
 SENTENCE_END: frozenset[str] = frozenset({".", "?", "!", "..", "...", "....", "?.", ".?"})
 VERB_TERMINATORS: frozenset[str] = frozenset({

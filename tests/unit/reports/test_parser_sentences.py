@@ -150,6 +150,13 @@ CASES = [
      "Focal/DP airspace/A disease/DP right/A middle/A lobe/A",
      "Focal>modify>disease disease>located_at>airspace disease>located_at>lobe right>modify>lobe "
      "middle>modify>lobe", {"Lung Opacity": 1}),
+    ("Moderate pulmonary edema, slightly improved.", "Moderate/DP pulmonary/A edema/DP slightly/DP improved/DP",
+     "Moderate>modify>edema edema>located_at>pulmonary slightly>modify>improved improved>modify>edema",
+     {"Edema": 1}),
+    ("No evidence of pneumothorax following chest tube removal.", "pneumothorax/DA chest/A tube/DP",
+     "tube>located_at>chest", {"Pneumothorax": 0, "Support Devices": 1, "No Finding": 1}),
+    ("The right chest tube has been removed.", "right/A chest/A tube/DA",
+     "right>modify>chest tube>located_at>chest", {"Support Devices": 0, "No Finding": 1}),
     # normal reports
     ("The lungs are clear.", "lungs/A clear/DP", "clear>located_at>lungs", {"No Finding": 1}),
     ("Lungs are clear bilaterally.", "Lungs/A clear/DP bilaterally/A",
