@@ -90,7 +90,7 @@ KNOWN_WORDS: frozenset[str] = frozenset(
     | {w for phrase in lx.NEGATION_PRE | lx.HEDGE_PRE | lx.SUGGESTIVE_CUES for w in phrase}
     | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | {w for c in lx.ANAT_COORDINATORS for w in c}
     | lx.PREDICATE_GAP
-    | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS
+    | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS | lx.VIEW_WORDS
     | {",", "of", "or", "and", "a", "an"}
 )
 # After a comma, these words start a new positive statement and end a negation ("no effusion, mild edema").
@@ -171,6 +171,8 @@ def find_entities(state: TextState) -> None:
                 continue
         kind = word_class.get(word)
         if kind is not None:
+            if kind == POSITION and i + 1 < len(words) and words[i + 1] in lx.VIEW_WORDS:
+                continue  # "lateral view": the projection
             entities.append(Entity(i, i + 1, kind))
     state.entities = entities
 

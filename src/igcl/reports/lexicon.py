@@ -209,6 +209,9 @@ HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
 PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})
 PSEUDO_NEGATION_FILLERS: frozenset[str] = frozenset({"significant", "interval", "appreciable", "substantial",
                                                       "definite", "major", "substantive", "gross", "real"})
+# "lateral view", "frontal radiograph": a position word before one of these names the projection, not anatomy.
+VIEW_WORDS: frozenset[str] = frozenset({"view", "views", "projection", "projections", "radiograph", "radiographs",
+                                        "film", "films", "image", "images", "exam", "examination", "study"})
 # "Nodule, not seen on prior exams": a cue followed closely by one of these speaks of the earlier study.
 PRIOR_STUDY_WORDS: frozenset[str] = frozenset({"prior", "previous", "previously", "earlier", "comparison", "old"})
 TERMINATORS: frozenset[str] = frozenset({

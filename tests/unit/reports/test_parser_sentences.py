@@ -157,6 +157,7 @@ CASES = [
      "tube>located_at>chest", {"Pneumothorax": 0, "Support Devices": 1, "No Finding": 1}),
     ("The right chest tube has been removed.", "right/A chest/A tube/DA",
      "right>modify>chest tube>located_at>chest", {"Support Devices": 0, "No Finding": 1}),
+    ("Opacity on the lateral view only.", "Opacity/DP", "", {"Lung Opacity": 1}),
     # normal reports
     ("The lungs are clear.", "lungs/A clear/DP", "clear>located_at>lungs", {"No Finding": 1}),
     ("Lungs are clear bilaterally.", "Lungs/A clear/DP bilaterally/A",
