@@ -445,6 +445,14 @@ def find_relations(state: TextState) -> None:
                 for a in nxt.anatomy_heads:
                     edges.add((located, a, "located_at"))
                 chunk.located = True
+        # <part> of <anatomy>: "the region of the right atrium", "the apex of the left lung"
+        if chunk.head is None and chunk.anatomy_heads and nxt is not None and nxt.head is None and \
+                nxt.anatomy_heads and 0 < nxt.start - chunk.end <= 2 and words[chunk.end] == "of" and \
+                OF_GAP.issuperset(words[chunk.end:nxt.start]) and \
+                all(entities[h].kind == PART for h in chunk.anatomy_heads):
+            for h in chunk.anatomy_heads:
+                for a in nxt.anatomy_heads:
+                    edges.add((h, a, "modify"))
         # a later finding of the same clause without anatomy: the clause's subject
         if located is not None and not chunk.located and subject is not None and subject is not prev:
             for a in subject.anatomy_heads:

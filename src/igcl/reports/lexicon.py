@@ -112,7 +112,7 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "flattened", "flattening", "blunted", "low", "lower-lying", "displaced", "nondisplaced", "non-displaced",
     "compression", "wedge", "dense", "discrete", "vague", "faint", "scattered", "multiple", "several",
     "numerous", "few", "coarse", "coarsened", "fine", "consolidative", "atelectatic", "infectious",
-    "inflammatory", "postoperative", "post-operative", "postsurgical", "surgical", "expected", "appropriate",
+    "inflammatory", "postoperative", "post-operative", "postsurgical", "surgical", "appropriate",
     "satisfactory", "standard", "unremarkable", "normal", "clear", "well-expanded", "expanded", "low-lying",
     "abnormal", "obscured", "obscuring", "layering", "loculated", "small-to-moderate",
     "moderate-sized", "small-sized", "large-sized", "medium", "moderate-size", "minimal-to-mild", "unfolded",
@@ -256,6 +256,7 @@ LOCATION_GAP: frozenset[str] = frozenset({
     "by", "just", "posteriorly", "anteriorly", "laterally", "medially", "region", "bilaterally", "each",
     "out", "upon", "around", "between", "visualized", "also", "again", "demonstrated", "located", "positioned",
     "situated", "placed", "there", "with", "within", "again", "redemonstrated", "material", "previously",
+    "expected", "usual", "appropriate",
 })
 # Descriptors that, followed by "of"/"in" and a finding, modify that finding ("areas of atelectasis",
 # "position of the PICC line", "improvement in pneumothorax").

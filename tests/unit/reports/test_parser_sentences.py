@@ -125,6 +125,9 @@ CASES = [
      "Pacemaker/DP leads/DP right/A atrium/A right/A ventricle/A",
      "Pacemaker>modify>leads leads>located_at>atrium leads>located_at>ventricle right>modify>atrium "
      "right>modify>ventricle", {"Support Devices": 1, "No Finding": 1}),
+    ("Lead tip in the expected region of the right atrium.", "Lead/DP tip/DP region/A right/A atrium/A",
+     "tip>modify>Lead tip>located_at>region region>modify>atrium right>modify>atrium",
+     {"Support Devices": 1, "No Finding": 1}),
     # change and comparison
     ("Unchanged cardiomegaly.", "Unchanged/DP cardiomegaly/DP", "Unchanged>modify>cardiomegaly",
      {"Cardiomegaly": 1}),
