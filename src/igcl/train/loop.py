@@ -154,7 +154,8 @@ def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInput
     if method == "convirt":
         if inputs.manifest is None:
             raise ValueError("method convirt needs --manifest")
-        texts = load_report_texts(inputs.manifest, sorted(set(train_studies) | set(val.study_ids)), split="train")
+        texts = load_report_texts(inputs.manifest, sorted(set(train_studies) | set(val.study_ids)),
+                                  split="train or validate")
         corpus = [texts[s] for s in train_studies]
         t = config.text
         text_state = None

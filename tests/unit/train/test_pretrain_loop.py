@@ -182,3 +182,11 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(synthetic_inputs, tmp_p
         pretrain(tiny_config(checkpoint_every=2), "image_only", synthetic_inputs, out)
     assert latest_checkpoint(out).name == "step-00000002"
     assert not (out / "checkpoint.safetensors").exists()
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_bf16_channels_last_run(synthetic_inputs, tmp_path):
+    out = pretrain(tiny_config(epochs=1, device="cuda"), "igcl", synthetic_inputs, tmp_path / "cuda")
+    assert np.isfinite(float(read_log(out)[0]["loss"]))
+    assert load_pretrained(out).embed_images(torch.zeros(2, 1, 32, 32)).shape == (2, 32)
