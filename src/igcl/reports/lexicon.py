@@ -244,6 +244,7 @@ PREDICATE_GAP: frozenset[str] = COPULAS | frozenset({
     "somewhat", "considered", "likely", "probably", "possibly", "essentially", "been", "seen", "to", "be",
     "noted", "unchanged", "relatively", "more", "less", "very", "quite", "and", "mildly", "perhaps",
     "significantly", "heavily", "slightly", "minimally", "diffusely", "again", "normally", "somewhat",
+    "xxxx",  # OpenI's de-identification mask ("the heart XXXX is slightly large")
 })
 # Words allowed between an observation and the anatomy it is located at ("opacity in the right lower lobe",
 # "tip 4 cm above the carina", "atelectasis at both lung bases").
@@ -256,7 +257,7 @@ LOCATION_GAP: frozenset[str] = frozenset({
     "by", "just", "posteriorly", "anteriorly", "laterally", "medially", "region", "bilaterally", "each",
     "out", "upon", "around", "between", "visualized", "also", "again", "demonstrated", "located", "positioned",
     "situated", "placed", "there", "with", "within", "again", "redemonstrated", "material", "previously",
-    "expected", "usual", "appropriate",
+    "expected", "usual", "appropriate", "xxxx",
 })
 # Descriptors that, followed by "of"/"in" and a finding, modify that finding ("areas of atelectasis",
 # "position of the PICC line", "improvement in pneumothorax").

@@ -10,6 +10,7 @@ words in :mod:`igcl.reports.lexicon`, the spaCy components in :mod:`igcl.reports
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from bisect import bisect_right
 from typing import Iterable, Iterator
@@ -35,6 +36,10 @@ def build_pipeline() -> spacy.language.Language:
     """``spacy.blank("en")`` + scispacy's rule tokenizer + the igcl components (no statistical models)."""
     nlp = spacy.blank("en")
     nlp.tokenizer = combined_rule_tokenizer(nlp)
+    # "atelectasis/airspace disease", "atelectasis/infiltrate": split a slash between two words of 3+ letters
+    # (scispacy keeps them whole); "s/p", "r/o", "and/or" stay one token.
+    infixes = nlp.tokenizer.infix_finditer.__self__.pattern
+    nlp.tokenizer.infix_finditer = re.compile(infixes + r"|(?<=[A-Za-z]{3})/(?=[A-Za-z]{3})").finditer
     nlp.max_length = 1 << 31  # reports are parsed linearly; a huge one is slow, never an error
     for name in components.PIPE_NAMES:
         nlp.add_pipe(name)

@@ -91,6 +91,8 @@ CASES = [
      "Hyperinflated>located_at>lungs Hyperinflated>suggestive_of>emphysema", {"No Finding": 1}),
     ("Bibasilar opacities consistent with atelectasis.", "Bibasilar/A opacities/DP atelectasis/DP",
      "opacities>located_at>Bibasilar opacities>suggestive_of>atelectasis", {"Lung Opacity": 1, "Atelectasis": 1}),
+    ("Bibasilar atelectasis/airspace disease.", "Bibasilar/A atelectasis/DP airspace/A disease/DP",
+     "atelectasis>located_at>Bibasilar disease>located_at>airspace", {"Atelectasis": 1, "Lung Opacity": 1}),
     # laterality, lobes, anatomy heads
     ("Left lower lobe consolidation.", "Left/A lower/A lobe/A consolidation/DP",
      "Left>modify>lobe lower>modify>lobe consolidation>located_at>lobe", {"Consolidation": 1}),
