@@ -4,15 +4,18 @@ Only the FINDINGS and IMPRESSION sections are parsed (as RadGraph annotates them
 neither header (:func:`igcl.reports.sections.split_sections`). The text from the first section's body to the last
 one's end is tokenized once, with the other characters in between (other headers, e.g. ``IMPRESSION:``) blanked
 to spaces so that character offsets stay those of the report. The rules are in :mod:`igcl.reports.extract`, the
-words in :mod:`igcl.reports.lexicon`, the spaCy components in :mod:`igcl.reports.components`.
+words in :mod:`igcl.reports.lexicon`, the spaCy components in :mod:`igcl.reports.components` (no statistical
+model and no medspaCy component: see there for why), CheXpert labels from a graph in :mod:`igcl.reports.labels`.
+
+Throughput (``bench/report_parser``, BENCHMARKS.md): about 2,000-3,600 OpenI reports/s in one process on the 2-core
+dev machine, of which the scispacy tokenizer is a sixth.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-from collections import deque
 from bisect import bisect_right
+from collections import deque
 from typing import Iterable, Iterator
 
 import spacy
@@ -22,8 +25,6 @@ from spacy.tokens import Doc
 from igcl.reports import components
 from igcl.reports.graph import ANAT_LABEL, Edge, Node, ReportGraph, relation_allowed
 from igcl.reports.sections import Section, split_sections
-
-log = logging.getLogger(__name__)
 
 _EMPTY = ReportGraph((), ())
 # Control and zero-width characters glue to words ("effusion.\x00") and hide them from the lexicon; they become
