@@ -227,9 +227,8 @@ VERB_TERMINATORS: frozenset[str] = frozenset({
 })
 # Punctuation and words that may stand between two anatomy words of one coordinated phrase
 # ("cardiac and mediastinal silhouettes").
-ANAT_COORDINATORS: frozenset[tuple[str, ...]] = frozenset({
-    ("and",), ("or",), (",", "and"), (",", "or"), ("/",), ("-",), ("and/or",),
-})
+# ("or" is left out: "ascending aorta or mediastinal lymphadenopathy" names alternatives, not one region.)
+ANAT_COORDINATORS: frozenset[tuple[str, ...]] = frozenset({("and",), (",", "and"), ("/",), ("-",)})
 # Hedges between two alternatives ("atelectasis versus pneumonia"): both are uncertain.
 ALTERNATIVE_CUES: frozenset[tuple[str, ...]] = frozenset({("versus",), ("vs",), ("vs.",)})
 COPULAS: frozenset[str] = frozenset({
