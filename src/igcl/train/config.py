@@ -103,10 +103,10 @@ class PretrainConfig:
     text: TextSettings = field(default_factory=TextSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
-    epochs: int = 5
+    epochs: int = 8
     batch_size: int = 32            # global pairs per optimizer step (all ranks, all accumulation steps)
     grad_accum_steps: int = 1
-    lr: float = 3e-4
+    lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_steps: int = 10
     min_lr_ratio: float = 0.0       # cosine decays to lr * min_lr_ratio
