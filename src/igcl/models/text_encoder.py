@@ -4,6 +4,10 @@
 Report text: :func:`report_text` keeps the findings and impression sections (``igcl.reports.sections``); a
 report with neither is used whole (documented fallback, as ConVIRT does for reports without headers).
 
+A "local pretrained model" (``pretrain.text.pretrained_path``) is a finished convirt output directory of our own
+(``checkpoint.safetensors`` + ``config.json`` + ``tokenizer.json``): its tokenizer and text-encoder weights start the
+text branch. Hugging Face ``transformers`` checkpoints are not supported, because transformers is not a dependency.
+
 Shapes: :meth:`ReportTokenizer.encode` -> ``input_ids`` [B, L] long and ``attention_mask`` [B, L] bool (True =
 token, L <= ``max_tokens``, every row starts with ``[CLS]`` so none is empty); :class:`TextEncoder` -> [B, dim].
 """

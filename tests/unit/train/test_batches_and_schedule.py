@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import tiny_config
+from pretrain_helpers import tiny_config
 
 from igcl.data.images import ImageShard
 from igcl.train.augment import apply_augment, draw_params

@@ -6,7 +6,7 @@ import socket
 import pytest
 import torch
 import torch.multiprocessing as mp
-from conftest import tiny_config
+from pretrain_helpers import tiny_config
 from safetensors.torch import load_file
 
 from igcl.config import from_mapping, to_dict

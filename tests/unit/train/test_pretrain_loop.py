@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import tiny_config
+from pretrain_helpers import tiny_config
 from safetensors.torch import load_file
 
 from igcl.losses import ContrastiveLoss
