@@ -13,7 +13,7 @@ uses the same module with two augmented views as ``u`` and ``v`` and ``lambda = 
 cross-view negatives (the CLIP form of NT-Xent).
 
 Under DDP every rank passes its local ``[B_local, D]`` batch; features are all-gathered *with gradients*
-(``torch.distributed.nn.functional.all_gather``) so each local row is contrasted against the global batch, and
+(:class:`_AllGatherWithGrad`) so each local row is contrasted against the global batch, and
 each rank's loss is the mean over its own rows. DDP's gradient averaging then gives exactly the gradient of the
 global-batch loss, so W processes with B/W rows each train like one process with B rows.
 """
@@ -23,17 +23,34 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
+
+
+class _AllGatherWithGrad(torch.autograd.Function):
+    """All-gather in the forward; in the backward, every rank's gradient of the gathered tensor is summed
+    (all-reduce) and each rank keeps the rows it contributed, so gradients flow into the features of other ranks."""
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor) -> torch.Tensor:
+        ctx.rank, ctx.rows = dist.get_rank(), features.shape[0]
+        parts = [torch.empty_like(features) for _ in range(dist.get_world_size())]
+        dist.all_gather(parts, features.contiguous())
+        return torch.cat(parts, dim=0)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous()
+        dist.all_reduce(grad)
+        return grad[ctx.rank * ctx.rows:(ctx.rank + 1) * ctx.rows]
 
 
 def gather_with_grad(features: torch.Tensor, world_size: int) -> torch.Tensor:
     """``[B_local, D]`` on every rank -> ``[world_size * B_local, D]`` in rank order, differentiable."""
     if world_size == 1:
         return features
-    import torch.distributed.nn.functional as dist_fn
-
-    return torch.cat(dist_fn.all_gather(features), dim=0)
+    return _AllGatherWithGrad.apply(features)
 
 
 class ContrastiveLoss(nn.Module):
