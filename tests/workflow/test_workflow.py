@@ -1,0 +1,127 @@
+"""The Snakemake workflow itself: a real run on a tiny config in a copy of the repository, then dry runs that
+show exactly which jobs a change plans (params, code and input triggers), and the cluster profile's plan."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TINY = Path(__file__).with_name("tiny_config.yaml")
+COPIED = ("Snakefile", "config.yaml", "rules", "workflow", "envs", "src", "config")
+ALL_JOBS = {"phantom": 1, "ingest": 2, "images": 2, "parse": 1, "pretrain": 4, "evaluate": 4, "report": 1}
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(TINY), *args]
+    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
+    return result
+
+
+def planned_jobs(workdir: Path, change: str | None = None, *args: str) -> dict[str, int]:
+    """The dry run's job counts per rule (without `all`), read from its 'Job stats' table.
+
+    ``change`` is YAML merged over the tiny config (a second --configfile: typed values, unlike --config's strings).
+    """
+    if change is not None:
+        override = workdir / "change.yaml"
+        override.write_text(change + "\n")
+        args = ("--configfile", str(TINY), str(override), *args)
+    result = snakemake(workdir, "-n", *args)
+    text = result.stdout + result.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1]
+    counts = Counter()
+    for name, count in re.findall(r"^(\w+)\s+(\d+)$", table, flags=re.M):
+        if name not in ("total", "all"):
+            counts[name] = int(count)
+    return dict(counts)
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Path:
+    """A copy of the workflow and its sources, run once to completion on the tiny config."""
+    workdir = tmp_path_factory.mktemp("workflow")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, workdir / name)
+    snakemake(workdir)
+    return workdir
+
+
+def test_full_run_writes_the_report(pipeline):
+    summary = (pipeline / "results" / "summary.md").read_text()
+    for method in ("igcl", "convirt", "image_only", "random"):
+        assert method in summary
+    for figure in ("label_efficiency", "roc", "retrieval"):
+        assert (pipeline / "results" / "figures" / f"{figure}.png").stat().st_size > 1000
+    for method in ("igcl", "convirt", "image_only", "random"):
+        assert (pipeline / "results" / "pretrain" / method / "checkpoint.safetensors").is_file()
+        assert (pipeline / "logs" / "pretrain" / f"{method}.log").is_file()
+        assert (pipeline / "benchmarks" / "evaluate" / f"{method}.tsv").is_file()
+
+
+def test_complete_run_has_nothing_to_do(pipeline):
+    assert planned_jobs(pipeline) == {}
+
+
+def test_evaluation_value_reruns_evaluate_and_report_only(pipeline):
+    assert planned_jobs(pipeline, "evaluate: {n_bootstrap: 21}") == {"evaluate": 4, "report": 1}
+
+
+def test_report_value_reruns_report_only(pipeline):
+    assert planned_jobs(pipeline, "report: {dpi: 90}") == {"report": 1}
+
+
+def test_parse_value_reruns_parse_and_downstream(pipeline):
+    # convirt reads report text, image_only and random no reports: only igcl's pretraining uses the graphs;
+    # every evaluate job reads them for retrieval.
+    assert planned_jobs(pipeline, "graphs: {rows_per_shard: 7}") == {
+        "parse": 1, "pretrain": 1, "evaluate": 4, "report": 1}
+
+
+def test_pretrain_value_reruns_pretrain_and_downstream(pipeline):
+    assert planned_jobs(pipeline, "pretrain: {epochs: 2}") == {"pretrain": 4, "evaluate": 4, "report": 1}
+
+
+def test_phantom_seed_reruns_everything(pipeline):
+    assert planned_jobs(pipeline, "phantom: {seed: 1}") == ALL_JOBS
+
+
+def test_parser_source_change_reruns_parse_and_downstream_only(pipeline):
+    parser = pipeline / "src" / "igcl" / "reports" / "parser.py"
+    original = parser.read_text()
+    try:
+        parser.write_text(original + "\n# an edit\n")
+        assert planned_jobs(pipeline) == {"parse": 1, "pretrain": 1, "evaluate": 4, "report": 1}
+    finally:
+        parser.write_text(original)
+        # restore the old mtime ordering: the output is newer than the source again
+        subprocess.run(["touch", "-d", "2000-01-01", str(parser)], check=True)
+
+
+def test_slurm_profile_plans_every_job_with_a_gpu_for_pretrain(pipeline):
+    result = snakemake(pipeline, "--profile", str(ROOT / "workflow" / "profiles" / "slurm"), "-n", "--forceall")
+    text = result.stdout + result.stderr
+    stats = text.split("Job stats:", 1)[1]
+    for rule, count in ALL_JOBS.items():
+        assert re.search(rf"^{rule}\s+{count}$", stats, flags=re.M), rule
+    pretrain_jobs = [block for block in text.split("rule ") if block.startswith("pretrain:")]
+    assert len(pretrain_jobs) == 4
+    assert all(re.search(r"\bgpu=1\b", block) for block in pretrain_jobs)
+    other_jobs = [block for block in text.split("rule ") if block.startswith(("evaluate:", "parse:"))]
+    assert other_jobs and not any(re.search(r"\bgpu=[1-9]", block) for block in other_jobs)
