@@ -26,6 +26,14 @@ def get_pretrain_report_args(wildcards, input):
     return ""
 
 
+def get_pretrain_launcher(wildcards, resources):
+    """One process (`igcl`) up to one GPU; with more GPUs, torchrun starts one DDP process per GPU (NCCL)."""
+    gpus = int(resources.gpu)
+    if gpus > 1:
+        return f"torchrun --standalone --nproc-per-node {gpus} -m igcl.cli.main"
+    return "igcl"
+
+
 def get_pretrain_mem_mb(wildcards, threads):
     # The image shard is memory-mapped; the model, optimizer state and one batch dominate.
     return 4000 + 500 * threads
@@ -47,6 +55,7 @@ rule pretrain:
     params:
         settings=settings("pretrain"),
         report_args=get_pretrain_report_args,
+        launcher=get_pretrain_launcher,
         out="results/pretrain/{method}",
     wildcard_constraints:
         method="igcl|convirt|image_only|random",
@@ -54,8 +63,10 @@ rule pretrain:
     resources:
         mem_mb=get_pretrain_mem_mb,
         runtime=60,
-        # Placeholder: a cluster profile sets pretrain:gpu=1 (and slurm_extra/gres) for GPU jobs.
+        # GPUs for the job: 0 here (CPU, or the one visible GPU with device: auto); profiles set it
+        # (workflow/profiles/slurm: 1). More than one launches torchrun with a process per GPU.
         gpu=0,
+    retries: 1  # a killed job resumes from its last checkpoint, so one retry is cheap
     shell:
-        "igcl pretrain --settings {params.settings} --method {wildcards.method} --images {input.images} "
+        "{params.launcher} pretrain --settings {params.settings} --method {wildcards.method} --images {input.images} "
         "--image-index {input.index} {params.report_args} --out {params.out} --threads {threads} --log {log}"

@@ -125,3 +125,27 @@ def test_slurm_profile_plans_every_job_with_a_gpu_for_pretrain(pipeline):
     assert all(re.search(r"\bgpu=1\b", block) for block in pretrain_jobs)
     other_jobs = [block for block in text.split("rule ") if block.startswith(("evaluate:", "parse:"))]
     assert other_jobs and not any(re.search(r"\bgpu=[1-9]", block) for block in other_jobs)
+
+
+def test_torchrun_two_cpu_processes_write_one_checkpoint(pipeline, tmp_path):
+    """Multi-process pretraining as the rule launches it for several GPUs, here on CPU over gloo."""
+    import json
+
+    import yaml
+
+    config = yaml.safe_load((pipeline / "config.yaml").read_text())
+    tiny = yaml.safe_load(TINY.read_text())
+    settings = config["pretrain"]
+    for key, value in tiny["pretrain"].items():
+        settings[key] = {**settings[key], **value} if isinstance(value, dict) else value
+    settings["device"] = "cpu"
+    out = tmp_path / "igcl"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "igcl.cli.main", "pretrain", "--settings", json.dumps(settings), "--method", "igcl",
+           "--images", "data/images/pretrain.npy", "--image-index", "data/images/pretrain.index.parquet",
+           "--graphs", "data/graphs", "--out", str(out), "--threads", "1", "--log", str(tmp_path / "ddp.log")]
+    result = subprocess.run(cmd, cwd=pipeline, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert sorted(p.name for p in out.glob("*.safetensors")) == ["checkpoint.safetensors"]
+    meta = json.loads((out / "config.json").read_text())
+    assert meta["world_size"] == 2
