@@ -30,7 +30,8 @@ def get_pretrain_launcher(wildcards, resources):
     """One process (`igcl`) up to one GPU; with more GPUs, torchrun starts one DDP process per GPU (NCCL)."""
     gpus = int(resources.gpu)
     if gpus > 1:
-        return f"torchrun --standalone --nproc-per-node {gpus} -m igcl.cli.main"
+        # "--" stops torchrun's own option parsing: unquoted, igcl's --log is an ambiguous torchrun option prefix.
+        return f"torchrun --standalone --nproc-per-node {gpus} -m -- igcl.cli.main"
     return "igcl"
 
 

@@ -141,7 +141,7 @@ def test_torchrun_two_cpu_processes_write_one_checkpoint(pipeline, tmp_path):
     settings["device"] = "cpu"
     out = tmp_path / "igcl"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "-m", "igcl.cli.main", "pretrain", "--settings", json.dumps(settings), "--method", "igcl",
+           "-m", "--", "igcl.cli.main", "pretrain", "--settings", json.dumps(settings), "--method", "igcl",
            "--images", "data/images/pretrain.npy", "--image-index", "data/images/pretrain.index.parquet",
            "--graphs", "data/graphs", "--out", str(out), "--threads", "1", "--log", str(tmp_path / "ddp.log")]
     result = subprocess.run(cmd, cwd=pipeline, capture_output=True, text=True, timeout=600)
