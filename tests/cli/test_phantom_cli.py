@@ -38,8 +38,14 @@ def test_bad_settings_name_the_key(tmp_path, settings, key):
     assert not (tmp_path / "m").exists()
 
 
-def test_config_defaults_match_the_brief():
+def test_config_defaults_match_config_yaml():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    section = yaml.safe_load((root / "config.yaml").read_text())["phantom"]
+    assert PhantomConfig() == PhantomConfig(**section)
     cfg = PhantomConfig()
-    sizes = (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies, cfg.image_size)
-    assert sizes == (600, 600, 200, 256)
+    assert (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies) == (600, 2000, 200)
     assert (cfg.train_fraction, cfg.validate_fraction, cfg.test_fraction) == (0.8, 0.05, 0.15)
