@@ -11,6 +11,8 @@ rule phantom:
         "logs/phantom/phantom.log",
     benchmark:
         "benchmarks/phantom/phantom.tsv"
+    conda:
+        "../envs/data.yaml"
     params:
         settings=settings("phantom"),
     threads: 2
@@ -47,6 +49,8 @@ rule ingest:
         "logs/ingest/{manifest}.log",
     benchmark:
         "benchmarks/ingest/{manifest}.tsv"
+    conda:
+        "../envs/data.yaml"
     params:
         settings=settings("ingest"),
         format=get_ingest_format,

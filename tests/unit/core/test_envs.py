@@ -47,3 +47,13 @@ def test_every_rule_env_exists():
     rules = "\n".join(p.read_text() for p in (ROOT / "rules").glob("*.smk"))
     for name in re.findall(r'conda:\s*\n\s*"\.\./envs/([\w-]+\.yaml)"', rules):
         assert (ROOT / "envs" / name).is_file(), name
+
+
+def test_every_rule_declares_its_directives():
+    """threads, resources, log, benchmark and a conda env on every rule (issue: per-rule resources on a cluster)."""
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        text = smk.read_text()
+        for rule in re.split(r"^rule ", text, flags=re.M)[1:]:
+            name = rule.split(":", 1)[0]
+            for directive in ("log:", "benchmark:", "conda:", "threads:", "resources:"):
+                assert f"\n    {directive}" in rule, f"{smk.name}: rule {name} lacks {directive}"
