@@ -195,3 +195,26 @@ def test_all_openi_reports_through_the_stage(tmp_path, openi_reports):
     assert read_graphs(out).num_rows == 3955
     assert read_table(out / "labels.parquet", GRAPH_LABELS_SCHEMA).num_rows == 3955
     assert summary.nodes > 3955  # real reports give graphs, not just empty rows
+
+
+def test_graph_table_equals_the_row_by_row_table():
+    """The column-by-column builder gives the same table as ``from_pylist`` of ``to_row`` dicts."""
+    import pyarrow as pa
+
+    from igcl.reports.graph import Edge, Node
+    from igcl.reports.stage import graph_table
+    from igcl.shards.schema import GRAPH_SCHEMA
+
+    graphs = [
+        ReportGraph((Node("effusion", "OBS-DP", 3, 11, "findings"), Node("pleural", "ANAT-DP", 12, 19, "impression")),
+                    (Edge(0, 1, "located_at"),)),
+        ReportGraph(),
+        ReportGraph((Node("normal", "OBS-DA", 0, 6, "text"),), ()),
+    ]
+    ids = ["s1", "s2", "s3"]
+    built = graph_table(ids, graphs)
+    expected = pa.Table.from_pylist([g.to_row(s) for s, g in zip(ids, graphs)], schema=GRAPH_SCHEMA)
+    assert built.schema == GRAPH_SCHEMA
+    assert built.equals(expected)
+    assert built.column("nodes").to_pylist()[1] == [] and built.column("edges").to_pylist()[2] == []
+    assert graph_table([], []).num_rows == 0
