@@ -23,6 +23,11 @@ from igcl.reports.graph import ReportGraph
 _VALUE = {"OBS-DP": POSITIVE, "OBS-U": UNCERTAIN, "OBS-DA": NEGATIVE}
 _RANK = {POSITIVE: 2, UNCERTAIN: 1, NEGATIVE: 0}
 _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
+# Every word some rule of mention_observations maps to an observation; any other word maps to nothing, so its
+# anatomy and modifiers need not be looked at (most observation nodes are such words: "clear", "stable", ...).
+_MAPPED_WORDS = frozenset().union(
+    lx.CHEXPERT_BY_WORD, lx.EFFUSION_WORDS, lx.PLEURAL_OTHER_WORDS, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS,
+    lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS)
 
 
 def mention_observations(graph: ReportGraph, index: int, locations: list[int] | None = None,
@@ -36,6 +41,8 @@ def mention_observations(graph: ReportGraph, index: int, locations: list[int] | 
     if node.label not in _VALUE:
         return []
     word = " ".join(node.text.lower().split())
+    if word not in _MAPPED_WORDS:
+        return []
     value = _VALUE[node.label]
     if locations is None:
         locations = graph.neighbours(index, "located_at")
