@@ -7,8 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-import torch
-
+from igcl.cli.torch_threads import limit_torch_threads
 from igcl.config import from_json
 from igcl.evaluate.config import EvaluateConfig
 from igcl.evaluate.pipeline import EvaluateInputs, run_evaluation
@@ -39,11 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     cfg = from_json(EvaluateConfig, args.settings, where="evaluate")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads: must be >= 1, got {args.threads}")
-        # more threads than the job was given spin against other jobs' threads (10x slower on a shared machine)
-        torch.set_num_threads(args.threads)
+    limit_torch_threads(args.threads)
     inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
                             retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,
                             manifest=args.manifest, graphs_dir=args.graphs)

@@ -10,6 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from igcl.cli.torch_threads import limit_torch_threads
 from igcl.config import from_json
 from igcl.logging_utils import setup_logging
 
@@ -35,16 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
-    import torch
-
     from igcl.train.config import PretrainConfig
     from igcl.train.loop import PretrainInputs, pretrain
 
     config = from_json(PretrainConfig, args.settings, where="pretrain")
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    limit_torch_threads(args.threads)
     inputs = PretrainInputs(images=args.images, image_index=args.image_index, graphs=args.graphs,
                             manifest=args.manifest)
     pretrain(config, args.method, inputs, args.out)
