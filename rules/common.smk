@@ -1,9 +1,11 @@
 # Helpers shared by every rule file: config validation, settings passed to stages, input functions.
 import json
 import shlex
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
+from snakemake_interface_executor_plugins.settings import DeploymentMethod
 
 
 validate(config, "../workflow/schemas/config.schema.yaml")
@@ -11,12 +13,14 @@ validate(config, "../workflow/schemas/config.schema.yaml")
 PHANTOM_ROOT = "data/phantom"
 SRC = Path(workflow.basedir) / "src" / "igcl"
 
-# Rules run `igcl <stage>` from this checkout's src/ with whatever Python the job has: the set-up's virtual
-# environment, or a stage's conda environment under --use-conda (envs/*.yaml hold igcl's dependencies, not igcl).
+# Rules run `igcl <stage>` from this checkout's src/ with the job's Python: under --use-conda the stage's conda
+# environment (envs/*.yaml hold igcl's dependencies, not igcl), otherwise the interpreter running Snakemake, so a
+# run through .venv/bin/snakemake works without activating the environment.
 # (Snakemake formats the prefix like a shell command, hence the doubled braces.)
+JOB_PYTHON = "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
 shell.prefix(
     f"export PYTHONPATH={shlex.quote(str(SRC.parent))}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
-    'igcl() {{ python -m igcl.cli.main "$@"; }}; '
+    f'igcl() {{{{ {shlex.quote(JOB_PYTHON)} -m igcl.cli.main "$@"; }}}}; '
 )
 
 

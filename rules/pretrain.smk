@@ -31,7 +31,9 @@ def get_pretrain_launcher(wildcards, resources):
     gpus = int(resources.gpu)
     if gpus > 1:
         # "--" stops torchrun's own option parsing: unquoted, igcl's --log is an ambiguous torchrun option prefix.
-        return f"torchrun --standalone --nproc-per-node {gpus} -m -- igcl.cli.main"
+        # torch.distributed.run is torchrun, through the job's Python so no activated environment is needed.
+        torchrun = f"{shlex.quote(JOB_PYTHON)} -m torch.distributed.run"
+        return f"{torchrun} --standalone --nproc-per-node {gpus} -m -- igcl.cli.main"
     return "igcl"
 
 
