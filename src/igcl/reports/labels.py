@@ -16,6 +16,9 @@ nothing, so every label, No Finding included, is ``None``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
 from igcl.labels import CHEXPERT_OBSERVATIONS, NEGATIVE, POSITIVE, UNCERTAIN
 from igcl.reports import lexicon as lx
 from igcl.reports.graph import ReportGraph
@@ -30,28 +33,13 @@ _MAPPED_WORDS = frozenset().union(
     lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS)
 
 
-def mention_observations(graph: ReportGraph, index: int, locations: list[int] | None = None,
-                         modifiers: list[int] | None = None) -> list[tuple[str, float]]:
-    """``(observation, value)`` for what node ``index`` says; ``[]`` for anatomy or an unmapped observation.
-
-    ``locations`` / ``modifiers``: the node's located_at tails and the heads of modify edges into it, if the caller
-    has them (else found by a scan of the edges).
-    """
-    node = graph.nodes[index]
-    if node.label not in _VALUE:
+def mention_observations(word: str, label: str, anatomy: set[str], modifiers: set[str]) -> list[tuple[str, float]]:
+    """``(observation, value)`` for an observation node: ``word`` its text lower-cased with spaces collapsed,
+    ``label`` its OBS-* label, ``anatomy`` / ``modifiers`` the lower-cased texts of the nodes it is located_at and
+    of the nodes that modify it; ``[]`` for an unmapped observation."""
+    value = _VALUE[label]
+    if word in lx.INFECTION_WORDS and modifiers & lx.OLD_INFECTION_MODIFIERS:
         return []
-    word = " ".join(node.text.lower().split())
-    if word not in _MAPPED_WORDS:
-        return []
-    value = _VALUE[node.label]
-    if locations is None:
-        locations = graph.neighbours(index, "located_at")
-    anatomy = {graph.nodes[j].text.lower() for j in locations}
-    if word in lx.INFECTION_WORDS:
-        if modifiers is None:
-            modifiers = [e.src for e in graph.edges if e.dst == index and e.relation == "modify"]
-        if {graph.nodes[j].text.lower() for j in modifiers} & lx.OLD_INFECTION_MODIFIERS:
-            return []
     found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.EFFUSION_WORDS and not anatomy & lx.NONPLEURAL_EFFUSION_ANATOMY:
         found.append(("Pleural Effusion", value))
@@ -68,29 +56,50 @@ def mention_observations(graph: ReportGraph, index: int, locations: list[int] | 
         if anatomy & region:
             if word in lx.ENLARGED_WORDS:
                 found.append((name, value))
-            elif word in lx.NORMAL_WORDS and node.label == "OBS-DP":
+            elif word in lx.NORMAL_WORDS and label == "OBS-DP":
                 found.append((name, NEGATIVE))
     return found
 
 
+@lru_cache(maxsize=1 << 16)
+def _mapped_word(text: str) -> str | None:
+    """``text`` lower-cased with runs of whitespace made one space, if some rule maps that word; else ``None``."""
+    word = " ".join(text.lower().split())
+    return word if word in _MAPPED_WORDS else None
+
+
+def observation_labels(texts: Sequence[str], labels: Sequence[str],
+                       edges: Iterable[tuple[int, int, str]]) -> dict[str, float | None]:
+    """The 14 CheXpert observations for one report graph given as node texts, node labels and ``(src, dst,
+    relation)`` edges: 1.0 / 0.0 / -1.0 / None (see the module docstring)."""
+    result: dict[str, float | None] = dict.fromkeys(CHEXPERT_OBSERVATIONS)
+    if not texts:
+        return result
+    mentions = [(i, word) for i, (text, label) in enumerate(zip(texts, labels))
+                if label in _VALUE and (word := _mapped_word(text)) is not None]
+    if mentions:
+        locations: dict[int, set[str]] = {}
+        modifiers: dict[int, set[str]] = {}
+        for src, dst, relation in edges:  # one pass, so labelling stays linear in the graph size
+            if relation == "located_at":
+                locations.setdefault(src, set()).add(texts[dst].lower())
+            elif relation == "modify":
+                modifiers.setdefault(dst, set()).add(texts[src].lower())
+        for i, word in mentions:
+            for name, value in mention_observations(word, labels[i], locations.get(i, _NONE), modifiers.get(i, _NONE)):
+                current = result[name]
+                if current is None or _RANK[value] > _RANK[current]:
+                    result[name] = value
+    pathology_found = any(result[name] in (POSITIVE, UNCERTAIN)
+                          for name in CHEXPERT_OBSERVATIONS if name not in _NOT_PATHOLOGY)
+    result["No Finding"] = None if pathology_found else POSITIVE
+    return result
+
+
+_NONE: set[str] = set()
+
+
 def graph_labels(graph: ReportGraph) -> dict[str, float | None]:
     """The 14 CheXpert observations for one report: 1.0 / 0.0 / -1.0 / None (see the module docstring)."""
-    labels: dict[str, float | None] = dict.fromkeys(CHEXPERT_OBSERVATIONS)
-    if not graph.nodes:
-        return labels
-    locations: dict[int, list[int]] = {}
-    modifiers: dict[int, list[int]] = {}
-    for edge in graph.edges:  # one pass, so labelling stays linear in the graph size
-        if edge.relation == "located_at":
-            locations.setdefault(edge.src, []).append(edge.dst)
-        elif edge.relation == "modify":
-            modifiers.setdefault(edge.dst, []).append(edge.src)
-    for i in range(len(graph.nodes)):
-        for name, value in mention_observations(graph, i, locations.get(i, []), modifiers.get(i, [])):
-            current = labels[name]
-            if current is None or _RANK[value] > _RANK[current]:
-                labels[name] = value
-    pathology_found = any(labels[name] in (POSITIVE, UNCERTAIN)
-                          for name in CHEXPERT_OBSERVATIONS if name not in _NOT_PATHOLOGY)
-    labels["No Finding"] = None if pathology_found else POSITIVE
-    return labels
+    return observation_labels([n.text for n in graph.nodes], [n.label for n in graph.nodes],
+                              [(e.src, e.dst, e.relation) for e in graph.edges])

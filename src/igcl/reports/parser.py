@@ -25,8 +25,8 @@ from spacy.tokens import Doc
 from igcl.reports import components
 from igcl.reports.graph import ANAT_LABEL, Edge, Node, ReportGraph, relation_allowed
 from igcl.reports.sections import Section, split_sections
+from igcl.shards.schema import ENTITY_LABELS, RELATIONS
 
-_EMPTY = ReportGraph((), ())
 # Control and zero-width characters glue to words ("effusion.\x00") and hide them from the lexicon; they become
 # spaces before tokenizing (one character each, so offsets are unchanged).
 _BLANK_CONTROL = {c: " " for c in [*range(0, 9), 11, 12, *range(14, 32), *range(127, 160), 0x200B, 0x200C, 0x200D,
@@ -64,7 +64,14 @@ class ReportParser:
         return next(self.parse_many([text]))
 
     def parse_many(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[ReportGraph]:
-        """One graph per text, in order (``nlp.pipe`` over the section texts)."""
+        """One graph per text, in order."""
+        for texts_, labels, starts, ends, sections, edges in self.parse_rows(texts, batch_size):
+            yield ReportGraph(tuple(map(_node, texts_, labels, starts, ends, sections)),
+                              tuple(_edge(*edge) for edge in edges))
+
+    def parse_rows(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[NodeRows]:
+        """One :data:`NodeRows` per text, in order (``nlp.pipe`` over the section texts): a graph's fields as
+        plain lists, which the parse stage appends to its columns without building a ``Node`` per entity."""
         contexts: deque[tuple[str, int, list[Section]]] = deque()  # nlp.pipe keeps order
 
         def docs() -> Iterator[Doc]:
@@ -81,7 +88,11 @@ class ReportParser:
 
         for doc in self.nlp.pipe(docs(), batch_size=batch_size):
             text, offset, sections = contexts.popleft()
-            yield _graph(doc, text, offset, sections)
+            yield _rows(doc, text, offset, sections)
+
+
+NodeRows = tuple[list[str], list[str], list[int], list[int], list[str], list[tuple[int, int, str]]]
+"""One graph as lists: node texts, labels, starts, ends, sections (aligned), and ``(src, dst, relation)`` edges."""
 
 
 def _region(text: str, sections: list[Section]) -> tuple[str, int]:
@@ -99,25 +110,27 @@ def _region(text: str, sections: list[Section]) -> tuple[str, int]:
     return "".join(pieces).translate(_BLANK_CONTROL), start
 
 
-def _graph(doc: Doc, text: str, offset: int, sections: list[Section]) -> ReportGraph:
+def _rows(doc: Doc, text: str, offset: int, sections: list[Section]) -> NodeRows:
     state = doc.user_data.get(components.STATE_KEY)
     if state is None or not state.entities:
-        return _EMPTY
-    starts, ends = state.starts, state.ends
-    section_starts = [s.start for s in sections]
-    single = sections[0].name if len(sections) == 1 else None
-    nodes = []
-    for entity in state.entities:
-        start, end = starts[entity.start] + offset, ends[entity.end - 1] + offset
-        section = single or sections[max(0, bisect_right(section_starts, start) - 1)].name
-        label = ANAT_LABEL if entity.is_anatomy else _OBS_LABEL[entity.status]
-        nodes.append(_node(text[start:end], label, start, end, section))
-    edges = tuple(_edge(h, t, r) for h, t, r in sorted(state.edges)
-                  if h != t and relation_allowed(r, nodes[h].label, nodes[t].label))
-    return ReportGraph(tuple(nodes), edges)
+        return [], [], [], [], [], []
+    entities, token_starts, token_ends = state.entities, state.starts, state.ends
+    starts = [token_starts[e.start] + offset for e in entities]
+    ends = [token_ends[e.end - 1] + offset for e in entities]
+    if len(sections) == 1:
+        names = [sections[0].name] * len(entities)
+    else:
+        section_starts = [s.start for s in sections]
+        names = [sections[max(0, bisect_right(section_starts, start) - 1)].name for start in starts]
+    labels = [ANAT_LABEL if e.is_anatomy else _OBS_LABEL[e.status] for e in entities]
+    allowed = _ALLOWED
+    edges = [(h, t, r) for h, t, r in sorted(state.edges) if h != t and (r, labels[h], labels[t]) in allowed]
+    return [text[a:b] for a, b in zip(starts, ends)], labels, starts, ends, names, edges
 
 
 _OBS_LABEL = {"DP": "OBS-DP", "DA": "OBS-DA", "U": "OBS-U"}
+_ALLOWED = frozenset((r, h, t) for r in RELATIONS for h in ENTITY_LABELS for t in ENTITY_LABELS
+                     if relation_allowed(r, h, t))
 
 
 def _node(text: str, label: str, start: int, end: int, section: str, _new=object.__new__) -> Node:

@@ -41,7 +41,7 @@ from tqdm import tqdm
 
 from igcl.config import to_dict
 from igcl.io import atomic_dir, write_sidecar
-from igcl.labels import CHEXPERT_OBSERVATIONS
+from igcl.reports.columns import GraphColumns, graph_columns
 from igcl.shards.graphs import GraphShardWriter
 from igcl.shards.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA, write_table
 
@@ -100,53 +100,7 @@ class ParseSummary:
 
 def chunk_tables(study_ids: Sequence[str], graphs: Sequence) -> tuple[pa.Table, pa.Table]:
     """(GRAPH_SCHEMA table, GRAPH_LABELS_SCHEMA table) for aligned study ids and ``ReportGraph`` objects."""
-    from igcl.reports.labels import graph_labels
-
-    label_dicts = [graph_labels(graph) for graph in graphs]
-    columns = {"study_id": list(study_ids)}
-    for name in CHEXPERT_OBSERVATIONS:
-        columns[name] = [labels.get(name) for labels in label_dicts]
-    return graph_table(study_ids, graphs), pa.Table.from_pydict(columns, schema=GRAPH_LABELS_SCHEMA)
-
-
-_NODES_TYPE = GRAPH_SCHEMA.field("nodes").type
-_EDGES_TYPE = GRAPH_SCHEMA.field("edges").type
-
-
-def graph_table(study_ids: Sequence[str], graphs: Sequence) -> pa.Table:
-    """GRAPH_SCHEMA table for aligned study ids and ``ReportGraph`` objects, built column by column.
-
-    Equal to ``pa.Table.from_pylist([g.to_row(s) ...], schema=GRAPH_SCHEMA)`` but without a dict per node and
-    edge: the node and edge fields go into flat lists, cut into rows by list offsets (a fifth of a worker's
-    time went into the per-row dicts and their conversion).
-    """
-    node_offsets, edge_offsets = [0], [0]
-    text, label, start, end, section = [], [], [], [], []
-    src, dst, relation = [], [], []
-    for graph in graphs:
-        for node in graph.nodes:
-            text.append(node.text)
-            label.append(node.label)
-            start.append(node.start)
-            end.append(node.end)
-            section.append(node.section)
-        for edge in graph.edges:
-            src.append(edge.src)
-            dst.append(edge.dst)
-            relation.append(edge.relation)
-        node_offsets.append(len(text))
-        edge_offsets.append(len(src))
-    nodes = _list_of_structs(node_offsets, (text, label, start, end, section), _NODES_TYPE)
-    edges = _list_of_structs(edge_offsets, (src, dst, relation), _EDGES_TYPE)
-    return pa.Table.from_arrays([pa.array(list(study_ids), pa.string()), nodes, edges], schema=GRAPH_SCHEMA)
-
-
-def _list_of_structs(offsets: list[int], fields: tuple[list, ...], list_type: pa.ListType) -> pa.ListArray:
-    """A ``list<struct>`` array: row ``i`` holds items ``offsets[i]:offsets[i+1]`` of the flat field lists."""
-    struct_type = list_type.value_type
-    values = pa.StructArray.from_arrays([pa.array(values, struct_type.field(i).type)
-                                         for i, values in enumerate(fields)], fields=list(struct_type))
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, type=list_type)
+    return graph_columns(study_ids, graphs).tables()
 
 
 class ParsedChunk(NamedTuple):
@@ -170,8 +124,11 @@ class ChunkParser:
         study_ids, texts = chunk
         start = time.process_time()
         try:
-            graphs = list(self.parser.parse_many(list(texts), batch_size=self.batch_size))
-            return ParsedChunk(*chunk_tables(study_ids, graphs), time.process_time() - start)
+            columns = GraphColumns()
+            for study_id, rows in zip(study_ids, self.parser.parse_rows(list(texts), batch_size=self.batch_size),
+                                      strict=True):
+                columns.add(study_id, *rows)
+            return ParsedChunk(*columns.tables(), time.process_time() - start)
         except Exception as err:
             # The parser promises never to raise; if it does, name the reports so the failure can be reproduced.
             raise RuntimeError(f"parsing the chunk of studies {study_ids[0]} .. {study_ids[-1]} failed: "

@@ -130,7 +130,7 @@ def test_a_failing_parser_names_the_studies_and_leaves_nothing(tmp_path, monkeyp
     def broken(self, texts, batch_size=256):
         raise MemoryError("out of memory")
 
-    monkeypatch.setattr(parser.ReportParser, "parse_many", broken)
+    monkeypatch.setattr(parser.ReportParser, "parse_rows", broken)
     out = tmp_path / "graphs"
     with pytest.raises(RuntimeError, match="studies s1 .. s4 failed: MemoryError: out of memory"):
         run_parse_stage(write_csv(tmp_path / "r.csv", dict(list(REPORTS.items())[:4])), out, GraphsConfig())
@@ -202,7 +202,7 @@ def test_graph_table_equals_the_row_by_row_table():
     import pyarrow as pa
 
     from igcl.reports.graph import Edge, Node
-    from igcl.reports.stage import graph_table
+    from igcl.reports.columns import graph_table
     from igcl.shards.schema import GRAPH_SCHEMA
 
     graphs = [
