@@ -302,56 +302,74 @@ def _chunks(state: TextState) -> list[Chunk]:
     words, entities = state.words, state.entities
     sentence_of = state.sentence_of
     groups: list[list[int]] = []
+    group: list[int] = []
+    prev: Entity | None = None  # the last entity of ``group``
+    all_anatomy = False  # whether every entity of ``group`` is anatomy
     for idx, entity in enumerate(entities):
-        if groups:
-            prev = entities[groups[-1][-1]]
-            same_sentence = sentence_of[prev.start] == sentence_of[entity.start]
-            gap = words[prev.end:entity.start]
-            if same_sentence and (not gap or (
-                    prev.is_anatomy and entity.is_anatomy and tuple(gap) in lx.ANAT_COORDINATORS
-                    and all(entities[m].is_anatomy for m in groups[-1]))):
-                groups[-1].append(idx)
-                continue
-        groups.append([idx])
+        if prev is not None and sentence_of[prev.start] == sentence_of[entity.start] and (
+                prev.end == entity.start or (  # entities never overlap: equal ends and starts mean they touch
+                    all_anatomy and entity.is_anatomy
+                    and tuple(words[prev.end:entity.start]) in lx.ANAT_COORDINATORS)):
+            group.append(idx)
+            all_anatomy = all_anatomy and entity.is_anatomy
+        else:
+            group = [idx]
+            groups.append(group)
+            all_anatomy = entity.is_anatomy
+        prev = entity
     chunks = []
     for members in groups:
         first = entities[members[0]]
-        chunk = Chunk(members, first.start, entities[members[-1]].end, sentence_of[first.start])
         if len(members) == 1:  # most chunks: one word, no internal relations
+            chunk = Chunk(members, first.start, first.end, sentence_of[first.start])
             if first.is_anatomy:
                 chunk.anatomy_heads.append(members[0])
             else:
                 chunk.head, chunk.has_finding = members[0], first.kind == FINDING
         else:
+            chunk = Chunk(members, first.start, entities[members[-1]].end, sentence_of[first.start])
             _analyse_chunk(state, chunk)
         chunks.append(chunk)
     return chunks
 
 
+_CONJUNCT_BREAK = frozenset({"and", "or", ","})
+
+
 def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
     entities, edges, words = state.entities, state.edges, state.words
+    anatomy: list[int] = []
+    observations: list[int] = []
+    for m in chunk.members:
+        (anatomy if entities[m].is_anatomy else observations).append(m)
     # Anatomy, conjunct by conjunct ("cardiac and mediastinal silhouettes"): the organ is the head, positions
     # and parts modify it; with no organ the last part (or position) is the head.
     conjunct: list[int] = []
-    anatomy = [m for m in chunk.members if entities[m].is_anatomy]
+    last = len(anatomy) - 1
     for k, m in enumerate(anatomy):
         conjunct.append(m)
-        nxt = anatomy[k + 1] if k + 1 < len(anatomy) else None
-        if nxt is None or entities[nxt].start > entities[m].end and any(
-                w in ("and", "or", ",") for w in words[entities[m].end:entities[nxt].start]):
-            chunk.anatomy_heads.extend(_anatomy_conjunct(entities, edges, conjunct, last=nxt is None,
-                                                         heads_so_far=chunk.anatomy_heads))
-            conjunct = []
-    observations = [m for m in chunk.members if not entities[m].is_anatomy]
-    findings = [m for m in observations if entities[m].kind == FINDING]
-    tips = [m for m in observations if words[entities[m].start] in ("tip", "tips")]
+        if k < last:
+            end, next_start = entities[m].end, entities[anatomy[k + 1]].start
+            if next_start == end or _CONJUNCT_BREAK.isdisjoint(words[end:next_start]):
+                continue
+        chunk.anatomy_heads.extend(_anatomy_conjunct(entities, edges, conjunct, last=k == last,
+                                                     heads_so_far=chunk.anatomy_heads))
+        conjunct = []
+    findings: list[int] = []
+    first_tip = None
+    for m in observations:
+        entity = entities[m]
+        if entity.kind == FINDING:
+            findings.append(m)
+        if first_tip is None and words[entity.start] in ("tip", "tips"):
+            first_tip = m
     if findings:
         chunk.head, chunk.has_finding = findings[-1], True
         for m in observations:
             if m != chunk.head:
                 edges.add((m, chunk.head, "modify"))
-        if tips and entities[findings[-1]].start < entities[tips[0]].start:
-            chunk.tip = tips[0]
+        if first_tip is not None and entities[findings[-1]].start < entities[first_tip].start:
+            chunk.tip = first_tip
     elif observations:
         chunk.head = observations[-1]
         for m in observations[:-1]:
