@@ -68,6 +68,12 @@ def _mapped_word(text: str) -> str | None:
     return word if word in _MAPPED_WORDS else None
 
 
+@lru_cache(maxsize=1 << 12)
+def _mentions_alone(word: str, label: str) -> tuple[tuple[str, float], ...]:
+    """``mention_observations`` of a node with no anatomy and no modifiers (most mentions)."""
+    return tuple(mention_observations(word, label, _NONE, _NONE))
+
+
 def observation_labels(texts: Sequence[str], labels: Sequence[str],
                        edges: Iterable[tuple[int, int, str]]) -> dict[str, float | None]:
     """The 14 CheXpert observations for one report graph given as node texts, node labels and ``(src, dst,
@@ -75,28 +81,38 @@ def observation_labels(texts: Sequence[str], labels: Sequence[str],
     result: dict[str, float | None] = dict.fromkeys(CHEXPERT_OBSERVATIONS)
     if not texts:
         return result
-    mentions = [(i, word) for i, (text, label) in enumerate(zip(texts, labels))
-                if label in _VALUE and (word := _mapped_word(text)) is not None]
+    mentions: dict[int, str] = {}
+    for i, label in enumerate(labels):
+        if label in _VALUE:
+            word = _mapped_word(texts[i])
+            if word is not None:
+                mentions[i] = word
+    pathology_found = False
     if mentions:
         locations: dict[int, set[str]] = {}
         modifiers: dict[int, set[str]] = {}
         for src, dst, relation in edges:  # one pass, so labelling stays linear in the graph size
             if relation == "located_at":
-                locations.setdefault(src, set()).add(texts[dst].lower())
-            elif relation == "modify":
+                if src in mentions:
+                    locations.setdefault(src, set()).add(texts[dst].lower())
+            elif relation == "modify" and dst in mentions:
                 modifiers.setdefault(dst, set()).add(texts[src].lower())
-        for i, word in mentions:
-            for name, value in mention_observations(word, labels[i], locations.get(i, _NONE), modifiers.get(i, _NONE)):
+        for i, word in mentions.items():
+            anatomy, modified_by = locations.get(i), modifiers.get(i)
+            if anatomy is None and modified_by is None:
+                found = _mentions_alone(word, labels[i])
+            else:
+                found = mention_observations(word, labels[i], anatomy or _NONE, modified_by or _NONE)
+            for name, value in found:
                 current = result[name]
                 if current is None or _RANK[value] > _RANK[current]:
                     result[name] = value
-    pathology_found = any(result[name] in (POSITIVE, UNCERTAIN)
-                          for name in CHEXPERT_OBSERVATIONS if name not in _NOT_PATHOLOGY)
+                    pathology_found = pathology_found or (value != NEGATIVE and name not in _NOT_PATHOLOGY)
     result["No Finding"] = None if pathology_found else POSITIVE
     return result
 
 
-_NONE: set[str] = set()
+_NONE: frozenset[str] = frozenset()
 
 
 def graph_labels(graph: ReportGraph) -> dict[str, float | None]:
