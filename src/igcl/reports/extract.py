@@ -83,6 +83,9 @@ def _cue_table() -> dict[tuple[str, ...], Cue]:
 
 CUES = _phrase_index(_cue_table())
 SUGGESTIVE = _phrase_index({phrase: True for phrase in lx.SUGGESTIVE_CUES})
+# The first words of the cues: a sentence without one has no cue (checked with one set operation).
+CUE_WORDS: frozenset[str] = frozenset(CUES)
+SUGGESTIVE_WORDS: frozenset[str] = frozenset(SUGGESTIVE)
 
 # Every word a rule looks at; the token view maps other words to None.
 KNOWN_WORDS: frozenset[str] = frozenset(
@@ -188,8 +191,12 @@ def _match(index: dict, words: list[str | None], i: int):
 
 def assign_assertion(state: TextState) -> None:
     words, entities = state.words, state.entities
+    if CUE_WORDS.isdisjoint(words):  # most reports: nothing is negated or hedged
+        return
     observation_at = {e.start: e for e in entities if not e.is_anatomy}
     for s, e in state.sentences:
+        if CUE_WORDS.isdisjoint(words[s:e]):  # no cue: a sentence's statuses stay as they are
+            continue
         mode, reach, seen = None, 0, False
         clause_start = comma_start = s
         i = s
@@ -485,6 +492,8 @@ def find_relations(state: TextState) -> None:
 def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
     """``X <cue> Y`` in one sentence: X (the last finding before the cue) suggestive_of Y (and Y's list)."""
     words, edges = state.words, state.edges
+    if SUGGESTIVE_WORDS.isdisjoint(words):
+        return
     by_sentence: dict[int, list[Chunk]] = {}
     for chunk in chunks:
         if chunk.head is not None:
@@ -493,6 +502,8 @@ def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
         if len(observed) < 2:
             continue
         s, e = state.sentences[sentence]
+        if SUGGESTIVE_WORDS.isdisjoint(words[s:e]):
+            continue
         i, first_after = s, 0  # observed[first_after] is the first chunk starting at or after i
         while i < e:
             length, hit = _match(SUGGESTIVE, words, i) if words[i] in SUGGESTIVE else (0, None)
