@@ -14,6 +14,7 @@ dev machine, of which the scispacy tokenizer is a sixth.
 from __future__ import annotations
 
 import re
+import warnings
 from bisect import bisect_right
 from collections import deque
 from typing import Iterable, Iterator
@@ -36,7 +37,11 @@ _BLANK_CONTROL = {c: " " for c in [*range(0, 9), 11, 12, *range(14, 32), *range(
 def build_pipeline() -> spacy.language.Language:
     """``spacy.blank("en")`` + scispacy's rule tokenizer + the igcl components (no statistical models)."""
     nlp = spacy.blank("en")
-    nlp.tokenizer = combined_rule_tokenizer(nlp)
+    with warnings.catch_warnings():
+        # scispacy's infix pattern has "[[" in a character class; Python's re warns about it on every build
+        # (once per parse worker), though the pattern means what scispacy intends today.
+        warnings.filterwarnings("ignore", message="Possible set union", category=FutureWarning)
+        nlp.tokenizer = combined_rule_tokenizer(nlp)
     # "atelectasis/airspace disease", "atelectasis/infiltrate": split a slash between two words of 3+ letters
     # (scispacy keeps them whole); "s/p", "r/o", "and/or" stay one token.
     infixes = nlp.tokenizer.infix_finditer.__self__.pattern

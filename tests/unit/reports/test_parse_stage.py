@@ -195,6 +195,16 @@ def test_all_openi_reports_through_the_stage(tmp_path, openi_reports):
     assert read_graphs(out).num_rows == 3955
     assert read_table(out / "labels.parquet", GRAPH_LABELS_SCHEMA).num_rows == 3955
     assert summary.nodes > 3955  # real reports give graphs, not just empty rows
+    # The workers' column path (parse_rows -> GraphColumns) gives exactly ReportParser.parse_many's graphs and
+    # graph_labels' labels.
+    from igcl.reports.labels import graph_labels
+    from igcl.reports.parser import ReportParser
+
+    expected = list(ReportParser().parse_many(text for _, text in openi_reports))
+    assert list(graphs_by_study(out).values()) == expected
+    labels = read_table(out / "labels.parquet", GRAPH_LABELS_SCHEMA).to_pylist()
+    assert [row["study_id"] for row in labels] == [study for study, _ in openi_reports]
+    assert [{k: row[k] for k in CHEXPERT_OBSERVATIONS} for row in labels] == [graph_labels(g) for g in expected]
 
 
 def test_graph_table_equals_the_row_by_row_table():
