@@ -7,8 +7,10 @@ to spaces so that character offsets stay those of the report. The rules are in :
 words in :mod:`igcl.reports.lexicon`, the spaCy components in :mod:`igcl.reports.components` (no statistical
 model and no medspaCy component: see there for why), CheXpert labels from a graph in :mod:`igcl.reports.labels`.
 
-Throughput (``bench/report_parser``, BENCHMARKS.md): about 2,000-3,600 OpenI reports/s in one process on the 2-core
-dev machine, of which the scispacy tokenizer is a sixth.
+``parse_rows`` gives each graph as plain lists (what the parse stage's workers append to their Arrow columns);
+``parse_many`` builds ``ReportGraph`` objects from the same lists. Throughput (``bench/parse``, BENCHMARKS.md): about
+2,000-2,700 OpenI reports per CPU-second through ``parse_rows`` + columns on the 2-core dev machine, of which the
+scispacy tokenizer is about a fifth.
 """
 
 from __future__ import annotations
