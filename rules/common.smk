@@ -24,9 +24,11 @@ shell.prefix(
 )
 
 
-def settings(section):
-    """A config section as one shell-quoted JSON argument: the rule's params, and so its rerun trigger."""
-    return shlex.quote(json.dumps(config[section], sort_keys=True))
+def settings(section, without=()):
+    """A config section as one shell-quoted JSON argument: the rule's params, and so its rerun trigger.
+    ``without``: keys the rule's output does not depend on (left out, so changing them does not rerun it)."""
+    values = {key: value for key, value in config[section].items() if key not in without}
+    return shlex.quote(json.dumps(values, sort_keys=True))
 
 
 def stage_sources(*parts):

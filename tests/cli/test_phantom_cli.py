@@ -21,6 +21,19 @@ def test_cli_writes_both_trees_and_sidecars(tmp_path):
     meta = json.loads((tmp_path / "mimic-cxr-jpg.meta.json").read_text())
     assert meta["config"]["seed"] == 2 and meta["rows"]["mimic_studies"] == 6
     assert "phantom: done" in (tmp_path / "phantom.log").read_text()
+    chexpert_meta = json.loads((tmp_path / "CheXpert-v1.0-small.meta.json").read_text())
+    assert chexpert_meta["rows"]["chexpert_train_studies"] == 4 and "mimic_studies" not in chexpert_meta["rows"]
+
+
+def test_cli_writes_one_tree_and_needs_at_least_one(tmp_path, capsys):
+    settings = json.dumps({"seed": 2, "pretrain_studies": 6, "eval_train_studies": 4, "eval_valid_studies": 3,
+                           "image_size": 48})
+    chexpert = tmp_path / "CheXpert-v1.0-small"
+    assert main(["--settings", settings, "--chexpert-out", str(chexpert)]) == 0
+    assert (chexpert / "valid.csv").exists() and not (tmp_path / "mimic-cxr-jpg").exists()
+    with pytest.raises(SystemExit):
+        main(["--settings", settings])
+    assert "give --mimic-out, --chexpert-out or both" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("settings, key", [

@@ -1,4 +1,7 @@
-"""``igcl phantom``: write the phantom MIMIC-CXR-JPG and CheXpert-v1.0-small trees (rule ``phantom``)."""
+"""``igcl phantom``: write the phantom MIMIC-CXR-JPG tree, CheXpert-v1.0-small tree, or both.
+
+The rules ``phantom_mimic`` and ``phantom_chexpert`` write one tree each, so that changing the CheXpert size does not
+rewrite the pretraining data (a tree is the same written alone or with the other)."""
 
 from __future__ import annotations
 
@@ -17,11 +20,14 @@ log = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="igcl phantom", description=__doc__)
     parser.add_argument("--settings", default="{}", help="the config's phantom section as a JSON object")
-    parser.add_argument("--mimic-out", required=True, help="MIMIC-CXR-JPG tree to write (directory)")
-    parser.add_argument("--chexpert-out", required=True, help="CheXpert-v1.0-small tree to write (directory)")
+    parser.add_argument("--mimic-out", default=None, help="MIMIC-CXR-JPG tree to write (directory)")
+    parser.add_argument("--chexpert-out", default=None, help="CheXpert-v1.0-small tree to write (directory)")
     parser.add_argument("--threads", type=int, default=1, help="worker processes (output is the same for any)")
     parser.add_argument("--log", default=None, help="log file")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.mimic_out is None and args.chexpert_out is None:
+        parser.error("give --mimic-out, --chexpert-out or both")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,7 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     counts = generate_phantom(cfg, args.mimic_out, args.chexpert_out, threads=args.threads)
     seconds = time.perf_counter() - start
-    for out in (args.mimic_out, args.chexpert_out):
-        write_sidecar(out, config=to_dict(cfg), rows=counts, seconds=seconds)
+    for out, prefix in ((args.mimic_out, "mimic_"), (args.chexpert_out, "chexpert_")):
+        if out is not None:
+            rows = {key: value for key, value in counts.items() if key.startswith(prefix)}
+            write_sidecar(out, config=to_dict(cfg), rows=rows, seconds=seconds)
     log.info("phantom: done in %.1f s", seconds)
     return 0

@@ -68,6 +68,29 @@ def test_same_seed_is_byte_identical_for_any_threads_and_other_seed_differs(tree
     assert digest(chexpert)["train.csv"] != digest(other[1])["train.csv"]
 
 
+def test_each_tree_alone_equals_the_pair_and_ignores_the_other_trees_settings(trees, tmp_path):
+    """The rules phantom_mimic and phantom_chexpert write one tree each and leave the other tree's keys out of
+    their params: a tree must not depend on them, or a rerun would silently differ from a full run."""
+    mimic, chexpert = trees
+    cfg = PhantomConfig(**TINY)
+    alone = tmp_path / "alone"
+    counts = generate_phantom(cfg, alone / "mimic-cxr-jpg", None)
+    assert digest(alone / "mimic-cxr-jpg") == digest(mimic) and not (alone / "CheXpert-v1.0-small").exists()
+    assert set(counts) == {"mimic_studies", "mimic_images", "mimic_subjects"}
+    counts = generate_phantom(cfg, None, alone / "CheXpert-v1.0-small", threads=2)
+    assert digest(alone / "CheXpert-v1.0-small") == digest(chexpert)
+    assert all(key.startswith("chexpert_") for key in counts)
+    other_eval = PhantomConfig(**{**TINY, "eval_train_studies": 3, "eval_valid_studies": 9})
+    generate_phantom(other_eval, tmp_path / "m2" / "mimic-cxr-jpg", None)
+    assert digest(tmp_path / "m2" / "mimic-cxr-jpg") == digest(mimic)
+    other_mimic = PhantomConfig(**{**TINY, "pretrain_studies": 5, "train_fraction": 0.5, "validate_fraction": 0.2,
+                                   "test_fraction": 0.3})
+    generate_phantom(other_mimic, None, tmp_path / "c2" / "CheXpert-v1.0-small")  # CSV paths start with the name
+    assert digest(tmp_path / "c2" / "CheXpert-v1.0-small") == digest(chexpert)
+    with pytest.raises(ValueError, match="mimic_out, chexpert_out or both"):
+        generate_phantom(cfg, None, None)
+
+
 def test_headers_are_the_official_ones(trees):
     mimic, chexpert = trees
     assert header(mimic / "mimic-cxr-2.0.0-metadata.csv.gz") == METADATA_HEADER

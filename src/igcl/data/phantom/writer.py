@@ -41,6 +41,7 @@ import multiprocessing
 import os
 import zipfile
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,8 +117,8 @@ class StudyRows:
 @dataclass(frozen=True)
 class _Job:
     cfg: PhantomConfig
-    mimic_root: Path
-    chexpert_root: Path
+    mimic_root: Path | None  # None: this run writes no MIMIC tree
+    chexpert_root: Path | None
     chexpert_prefix: str
     tables: dict[int, SubjectTable]
 
@@ -204,26 +205,40 @@ def _results(tasks: list[tuple[int, int]], threads: int) -> Iterator[StudyRows]:
             yield from pool.imap(_run, tasks[start:start + WINDOW], chunksize=8)
 
 
-def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str], chexpert_out: str | os.PathLike[str],
-                     threads: int = 1) -> dict[str, int]:
-    """Write both trees (each atomically: complete or absent). Returns row counts per CSV and image counts."""
+def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | None,
+                     chexpert_out: str | os.PathLike[str] | None, threads: int = 1) -> dict[str, int]:
+    """Write the MIMIC-CXR-JPG tree, the CheXpert tree, or both (each atomically: complete or absent); ``None``
+    skips a tree. Each study's randomness depends only on the seed, its data set and its index, so a tree is the
+    same byte for byte whether it is written alone or with the other. Returns row and image counts per tree."""
     if threads < 1:
         raise ValueError(f"threads must be >= 1, got {threads}")
-    mimic_out, chexpert_out = Path(mimic_out), Path(chexpert_out)
-    sizes = {MIMIC: cfg.pretrain_studies, CHEXPERT_TRAIN: cfg.eval_train_studies,
-             CHEXPERT_VALID: cfg.eval_valid_studies}
-    tables = {ds: subject_table(cfg, ds, n) for ds, n in sizes.items()}
-    counts: dict[str, int] = {}
+    if mimic_out is None and chexpert_out is None:
+        raise ValueError("generate_phantom: give mimic_out, chexpert_out or both")
+    sizes = {MIMIC: cfg.pretrain_studies if mimic_out is not None else 0,
+             CHEXPERT_TRAIN: cfg.eval_train_studies if chexpert_out is not None else 0,
+             CHEXPERT_VALID: cfg.eval_valid_studies if chexpert_out is not None else 0}
+    # CheXpert valid patients are numbered after the train patients, so the train table is needed for either.
+    tables = {ds: subject_table(cfg, ds, n) for ds, n in sizes.items() if n}
+    if chexpert_out is not None:
+        tables[CHEXPERT_TRAIN] = subject_table(cfg, CHEXPERT_TRAIN, cfg.eval_train_studies)
     global _JOB
-    with atomic_dir(mimic_out) as mimic_tmp, atomic_dir(chexpert_out) as chexpert_tmp:
-        _JOB = _Job(cfg, mimic_tmp, chexpert_tmp, chexpert_out.name, tables)
-        writers = {
-            "metadata": CsvWriter(mimic_tmp / MIMIC_METADATA_CSV, MIMIC_METADATA_COLUMNS, compress=True),
-            "split": CsvWriter(mimic_tmp / MIMIC_SPLIT_CSV, MIMIC_SPLIT_COLUMNS, compress=True),
-            "mimic_chexpert": CsvWriter(mimic_tmp / MIMIC_CHEXPERT_CSV, MIMIC_CHEXPERT_COLUMNS, compress=True),
-            CHEXPERT_TRAIN: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[0], CHEXPERT_COLUMNS, compress=False),
-            CHEXPERT_VALID: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[1], CHEXPERT_COLUMNS, compress=False),
-        }
+    with ExitStack() as stack:
+        mimic_tmp = stack.enter_context(atomic_dir(Path(mimic_out))) if mimic_out is not None else None
+        chexpert_tmp = stack.enter_context(atomic_dir(Path(chexpert_out))) if chexpert_out is not None else None
+        _JOB = _Job(cfg, mimic_tmp, chexpert_tmp, Path(chexpert_out).name if chexpert_out is not None else "",
+                    tables)
+        writers: dict = {}
+        if mimic_tmp is not None:
+            writers |= {
+                "metadata": CsvWriter(mimic_tmp / MIMIC_METADATA_CSV, MIMIC_METADATA_COLUMNS, compress=True),
+                "split": CsvWriter(mimic_tmp / MIMIC_SPLIT_CSV, MIMIC_SPLIT_COLUMNS, compress=True),
+                "mimic_chexpert": CsvWriter(mimic_tmp / MIMIC_CHEXPERT_CSV, MIMIC_CHEXPERT_COLUMNS, compress=True),
+            }
+        if chexpert_tmp is not None:
+            writers |= {
+                CHEXPERT_TRAIN: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[0], CHEXPERT_COLUMNS, compress=False),
+                CHEXPERT_VALID: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[1], CHEXPERT_COLUMNS, compress=False),
+            }
         tasks = [(ds, i) for ds, n in sizes.items() for i in range(n)]
         images = {MIMIC: 0, CHEXPERT_TRAIN: 0, CHEXPERT_VALID: 0}
         try:
@@ -246,10 +261,14 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str], chex
             for writer in writers.values():
                 writer.close()
             _JOB = None
-        counts = {"mimic_studies": sizes[MIMIC], "mimic_images": images[MIMIC],
-                  "mimic_subjects": tables[MIMIC].n_subjects,
-                  "chexpert_train_images": writers[CHEXPERT_TRAIN].rows,
-                  "chexpert_valid_images": writers[CHEXPERT_VALID].rows,
-                  "chexpert_train_studies": sizes[CHEXPERT_TRAIN], "chexpert_valid_studies": sizes[CHEXPERT_VALID]}
+        counts: dict[str, int] = {}
+        if mimic_tmp is not None:
+            counts |= {"mimic_studies": sizes[MIMIC], "mimic_images": images[MIMIC],
+                       "mimic_subjects": tables[MIMIC].n_subjects}
+        if chexpert_tmp is not None:
+            counts |= {"chexpert_train_images": writers[CHEXPERT_TRAIN].rows,
+                       "chexpert_valid_images": writers[CHEXPERT_VALID].rows,
+                       "chexpert_train_studies": sizes[CHEXPERT_TRAIN],
+                       "chexpert_valid_studies": sizes[CHEXPERT_VALID]}
     log.info("phantom: wrote %s", counts)
     return counts
