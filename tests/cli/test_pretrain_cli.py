@@ -10,7 +10,7 @@ from igcl.cli.pretrain import main
 from igcl.models.checkpoint import load_pretrained
 from igcl.train.synthetic import write_synthetic_pairs
 
-SETTINGS = {"image": {"model": "test_resnet", "size": 32}, "projection_dim": 16, "graph": {"hidden_dim": 16,
+SETTINGS = {"image": {"model": "test_resnet"}, "projection_dim": 16, "graph": {"hidden_dim": 16,
             "heads": 2}, "epochs": 1, "batch_size": 16, "tensorboard": True}
 
 

@@ -18,11 +18,7 @@ def _positive(where: str, **values: float | int) -> None:
 
 @dataclass(frozen=True)
 class ImageSettings:
-    model: str = "resnet18"     # any timm model name (random init)
-    size: int = 64              # must equal images.size (the shard's side)
-
-    def __post_init__(self) -> None:
-        _positive("pretrain.image", size=self.size)
+    model: str = "resnet18"     # any timm model name (random init); the input side is the image shard's
 
 
 @dataclass(frozen=True)

@@ -226,15 +226,12 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
               device: torch.device, stop_after_step: int | None) -> Path:
     started = time.perf_counter()
     shard = ImageShard(inputs.images, inputs.image_index)
-    if shard.image_size != config.image.size:
-        raise ValueError(f"{inputs.images}: images are {shard.image_size} px but pretrain.image.size is "
-                         f"{config.image.size} (set images.size and pretrain.image.size alike)")
     train = split_pairs(shard, "train")
     val = one_per_study(split_pairs(shard, "validate"), config.max_val_pairs)
     log.info("%s: %d training pairs, %d held-out studies, %s, world size %d", method, len(train), len(val), device,
              world.world_size)
     side = build_report_side(method, config, inputs, train, val)
-    spec = ModelSpec(method=method, image_model=config.image.model, image_size=config.image.size,
+    spec = ModelSpec(method=method, image_model=config.image.model, image_size=shard.image_size,
                      projection_dim=config.projection_dim, graph=side.graph_spec, text=side.text_spec)
     model = build_model(spec, seed=config.seed)
     if side.text_state is not None:

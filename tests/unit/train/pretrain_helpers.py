@@ -5,7 +5,7 @@ from igcl.train.config import PretrainConfig
 
 
 def tiny_config(**overrides):
-    values = {"image": {"model": "test_resnet", "size": 32}, "projection_dim": 32,
+    values = {"image": {"model": "test_resnet"}, "projection_dim": 32,
               "graph": {"hidden_dim": 32, "heads": 2},
               "text": {"vocab_size": 200, "dim": 32, "layers": 1, "heads": 2, "max_tokens": 64},
               "epochs": 2, "batch_size": 16, "lr": 3e-3, "warmup_steps": 3, "tensorboard": False,

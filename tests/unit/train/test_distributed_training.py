@@ -14,7 +14,7 @@ from igcl.train.config import PretrainConfig
 from igcl.train.loop import PretrainInputs, pretrain
 from igcl.train.synthetic import write_synthetic_pairs
 
-OVERRIDES = {"image": {"model": "test_convnext", "size": 32}, "batch_size": 8, "epochs": 1}
+OVERRIDES = {"image": {"model": "test_convnext"}, "batch_size": 8, "epochs": 1}
 
 
 def _free_port() -> int:

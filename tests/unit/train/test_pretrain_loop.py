@@ -118,9 +118,13 @@ def test_missing_graph_names_the_study(synthetic_inputs, tmp_path):
     assert not (tmp_path / "out" / "checkpoint.safetensors").exists()
 
 
-def test_image_size_mismatch(synthetic_inputs, tmp_path):
-    with pytest.raises(ValueError, match="images are 32 px but pretrain.image.size is 64"):
-        pretrain(tiny_config(image={"size": 64}), "image_only", synthetic_inputs, tmp_path / "out")
+def test_image_side_comes_from_the_shard(synthetic_inputs, tmp_path):
+    """The encoder's input side is the image shard's (images.size); the old pretrain.image.size key is refused."""
+    with pytest.raises(ValueError, match=r"pretrain.image: unknown key\(s\) \['size'\]"):
+        tiny_config(image={"size": 64})
+    out = tmp_path / "out"
+    pretrain(tiny_config(epochs=1), "image_only", synthetic_inputs, out)
+    assert load_pretrained(out).image_size == 32
 
 
 def test_vocabulary_mismatch_on_resume(synthetic_inputs, tmp_path):
