@@ -64,9 +64,17 @@ class ReportTokenizer:
         tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
         tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
+        texts = list(texts)
+        # The trainer gives the continuation pieces ("##e") their ids in hash-map order, and merges with equal
+        # counts are then broken by those ids, so the same reports gave a different vocabulary on every call
+        # (huggingface/tokenizers#1794, unfixed in 0.23). Registering every "##<char>" of the normalised corpus up
+        # front, in sorted order, gives them fixed ids and the training becomes deterministic. (They are then also
+        # "special" tokens: a literal "##x" in a report stays one token. Reports do not contain "##".)
+        characters = sorted({c for text in texts for c in tokenizer.normalizer.normalize_str(text) if not c.isspace()})
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size,
+                                            special_tokens=[*SPECIAL_TOKENS, *(f"##{c}" for c in characters)],
                                             show_progress=False)
-        tokenizer.train_from_iterator(list(texts), trainer=trainer)
+        tokenizer.train_from_iterator(texts, trainer=trainer)
         return cls(tokenizer, max_tokens)
 
     @property

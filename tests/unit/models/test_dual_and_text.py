@@ -65,6 +65,22 @@ def test_tokenizer_encode_and_round_trip(tmp_path):
         ReportTokenizer.load(tmp_path / "bad.json", max_tokens=6)
 
 
+def test_tokenizer_training_is_deterministic():
+    """Same reports, same vocabulary and ids, every time (the library's trainer alone is not: see ReportTokenizer)."""
+    import random
+
+    rng = random.Random(0)
+    words = ["effusion", "opacity", "pleural", "lobe", "lower", "upper", "mild", "severe", "edema", "atelectasis",
+             "pneumothorax", "consolidation", "cardiomegaly", "unchanged", "bibasilar", "retrocardiac"]
+    reports = [" ".join(rng.choice(words) for _ in range(12)) + "." for _ in range(200)]
+    vocabularies = {tuple(sorted(ReportTokenizer.train(reports, vocab_size=120, max_tokens=32)
+                                 .tokenizer.get_vocab().items(), key=lambda kv: kv[1])) for _ in range(8)}
+    assert len(vocabularies) == 1
+    tok = ReportTokenizer.train(reports, vocab_size=120, max_tokens=32)
+    pieces = tok.tokenizer.encode("retrolobular").tokens  # an unseen word still splits into known pieces
+    assert len(pieces) > 1 and "[UNK]" not in pieces and all(p.startswith("##") for p in pieces[1:])
+
+
 def test_text_encoder_max_pool_ignores_padding():
     torch.manual_seed(0)
     enc = TextEncoder(50, dim=16, layers=1, heads=2, max_tokens=12).eval()
