@@ -193,17 +193,20 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("suggesting",), ("would", "favor"), ("favored",), ("favor",), ("may", "represent"), ("?",),
     ("not", "entirely", "excluded"), ("not", "be", "ruled", "out"), ("uncertain",), ("indeterminate",),
     ("perhaps",), ("rule", "out"), ("r/o",), ("question",), ("questionable",), ("either",),
+    ("concern", "for"), ("correlate", "for"), ("correlation", "for"), ("correlate", "clinically", "for"),
+    ("consideration",),
 })
 HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
     ("not", "excluded"), ("not", "ruled", "out"), ("cannot", "be", "ruled", "out"), ("not", "be", "excluded"),
     ("versus",), ("vs",), ("vs.",), ("?",), ("questionable",), ("not", "entirely", "excluded"),
     ("not", "be", "ruled", "out"), ("equivocal",), ("presumed",), ("uncertain",), ("favored",),
+    ("consideration",),  # "a superimposed pneumonia would be a consideration"
 })
 # Hedge cues that do not lift a negation already in force: "no opacity to suggest pneumonia" negates pneumonia.
 HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
     ("suggest",), ("suggests",), ("suggesting",), ("suggestive", "of"), ("concerning", "for"),
-    ("suspicious", "for"), ("worrisome", "for"), ("question", "of"),
+    ("suspicious", "for"), ("worrisome", "for"), ("question", "of"), ("concern", "for"),
 })
 # "No change", "no interval change", "without significant change": negates the change, not what follows.
 PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})

@@ -5,6 +5,10 @@ fetched at test or benchmark time, never committed). :func:`fetch_openi_archive`
 ``pip download --no-deps`` into a cache folder and extracts the archive; :func:`read_openi_reports` turns each XML
 record into a report text with the usual section headers (``COMPARISON:``, ``INDICATION:``, ``FINDINGS:``,
 ``IMPRESSION:``), in the order the record gives them.
+
+Each record also carries the MeSH terms NLM's indexers assigned to the report (``<MeSH><major>Cardiomegaly/mild``):
+human annotations of the same text, made without our parser. :func:`read_openi_mesh` reads them and
+:func:`label_agreement` scores CheXpert labels against them (``bench/parse_quality``, and a floor in the tests).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import sys
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 WHEEL_SPEC = "torchxrayvision==1.5.7"
@@ -71,3 +77,75 @@ def read_openi_reports(archive: str | os.PathLike[str]) -> list[tuple[str, str]]
             reports.append((study_id, "\n".join(parts)))
     reports.sort(key=lambda item: (len(item[0]), item[0]))
     return reports
+
+
+# CheXpert observation -> the MeSH major heading(s) NLM's indexers use for it in OpenI. Only observations with
+# unambiguous headings are scored (Lung Opacity, Support Devices and the rest map to many overlapping headings).
+MESH_HEADINGS: dict[str, tuple[str, ...]] = {
+    "No Finding": ("normal",),
+    "Cardiomegaly": ("Cardiomegaly",),
+    "Atelectasis": ("Pulmonary Atelectasis",),
+    "Pleural Effusion": ("Pleural Effusion",),
+    "Edema": ("Pulmonary Edema", "Pulmonary Congestion"),  # CheXpert's Edema takes in vascular congestion
+    "Pneumothorax": ("Pneumothorax",),
+    "Consolidation": ("Consolidation",),
+    "Pneumonia": ("Pneumonia",),
+    "Fracture": ("Fractures, Bone",),
+}
+NOT_INDEXED = "No Indexing"
+
+
+def read_openi_mesh(archive: str | os.PathLike[str]) -> dict[str, frozenset[str]]:
+    """``study_id -> `` the MeSH major headings of its report, qualifiers dropped (``Cardiomegaly/mild`` ->
+    ``Cardiomegaly``); study ids as :func:`read_openi_reports` gives them."""
+    mesh = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.endswith(".xml"):
+                continue
+            root = ET.parse(tar.extractfile(member)).getroot()
+            uid = root.find("uId")
+            study_id = uid.get("id") if uid is not None else Path(member.name).stem
+            mesh[study_id] = frozenset((node.text or "").split("/")[0].strip() for node in root.iter("major")
+                                       if (node.text or "").strip())
+    return mesh
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Derived positive labels (1.0) against the MeSH headings of one observation, over the indexed reports."""
+
+    observation: str
+    headings: tuple[str, ...]
+    true_positive: int
+    false_positive: int
+    false_negative: int
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positive + self.false_positive
+        return self.true_positive / found if found else float("nan")
+
+    @property
+    def recall(self) -> float:
+        tagged = self.true_positive + self.false_negative
+        return self.true_positive / tagged if tagged else float("nan")
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r > 0 else float("nan")
+
+
+def label_agreement(labels: Mapping[str, Mapping[str, float | None]],
+                    mesh: Mapping[str, frozenset[str]]) -> list[Agreement]:
+    """One :class:`Agreement` per :data:`MESH_HEADINGS` entry: a study counts as positive by us when its label is
+    1.0 and by the indexers when one of the headings is among its major terms. Studies the indexers marked
+    ``No Indexing`` (or that have no MeSH record) are left out."""
+    studies = [s for s in labels if mesh.get(s) and NOT_INDEXED not in mesh[s]]
+    rows = []
+    for observation, headings in MESH_HEADINGS.items():
+        ours = {s for s in studies if labels[s].get(observation) == 1.0}
+        theirs = {s for s in studies if not mesh[s].isdisjoint(headings)}
+        rows.append(Agreement(observation, headings, len(ours & theirs), len(ours - theirs), len(theirs - ours)))
+    return rows

@@ -57,6 +57,12 @@ CASES = [
     ("No change in mild cardiomegaly.", "change/DA mild/DP cardiomegaly/DP", "mild>modify>cardiomegaly",
      {"Cardiomegaly": 1}),
     # hedging
+    ("Please correlate clinically for pneumonia.", "pneumonia/U", "", {"Pneumonia": -1}),
+    ("There is concern for pneumonia.", "pneumonia/U", "", {"Pneumonia": -1}),
+    ("A superimposed pneumonia would be a consideration.", "superimposed/U pneumonia/U",
+     "superimposed>modify>pneumonia", {"Pneumonia": -1}),
+    ("No opacity of concern for pneumonia.", "opacity/DA pneumonia/DA", "opacity>suggestive_of>pneumonia",
+     {"Lung Opacity": 0, "Pneumonia": 0, "No Finding": 1}),
     ("Right basilar opacity may represent pneumonia.",
      "Right/A basilar/A opacity/DP pneumonia/U",
      "Right>modify>basilar opacity>located_at>basilar opacity>suggestive_of>pneumonia",
