@@ -19,7 +19,7 @@ import sys
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,20 +61,14 @@ def read_openi_reports(archive: str | os.PathLike[str]) -> list[tuple[str, str]]
     A section the record leaves empty is omitted, so a report may have only FINDINGS or only IMPRESSION.
     """
     reports = []
-    with tarfile.open(archive, "r:gz") as tar:
-        for member in tar.getmembers():
-            if not member.isfile() or not member.name.endswith(".xml"):
-                continue
-            root = ET.parse(tar.extractfile(member)).getroot()
-            uid = root.find("uId")
-            study_id = uid.get("id") if uid is not None else Path(member.name).stem
-            parts = []
-            for node in root.iter("AbstractText"):
-                label = (node.get("Label") or "").strip().upper()
-                body = " ".join((node.text or "").split())
-                if label and body:
-                    parts.append(f"{label}: {body}")
-            reports.append((study_id, "\n".join(parts)))
+    for study_id, root in _records(archive):
+        parts = []
+        for node in root.iter("AbstractText"):
+            label = (node.get("Label") or "").strip().upper()
+            body = " ".join((node.text or "").split())
+            if label and body:
+                parts.append(f"{label}: {body}")
+        reports.append((study_id, "\n".join(parts)))
     reports.sort(key=lambda item: (len(item[0]), item[0]))
     return reports
 
@@ -98,17 +92,20 @@ NOT_INDEXED = "No Indexing"
 def read_openi_mesh(archive: str | os.PathLike[str]) -> dict[str, frozenset[str]]:
     """``study_id -> `` the MeSH major headings of its report, qualifiers dropped (``Cardiomegaly/mild`` ->
     ``Cardiomegaly``); study ids as :func:`read_openi_reports` gives them."""
-    mesh = {}
+    return {study_id: frozenset((node.text or "").split("/")[0].strip() for node in root.iter("major")
+                                if (node.text or "").strip())
+            for study_id, root in _records(archive)}
+
+
+def _records(archive: str | os.PathLike[str]) -> Iterator[tuple[str, ET.Element]]:
+    """``(study_id, XML root)`` of every report record in the archive, in archive order."""
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".xml"):
                 continue
             root = ET.parse(tar.extractfile(member)).getroot()
             uid = root.find("uId")
-            study_id = uid.get("id") if uid is not None else Path(member.name).stem
-            mesh[study_id] = frozenset((node.text or "").split("/")[0].strip() for node in root.iter("major")
-                                       if (node.text or "").strip())
-    return mesh
+            yield (uid.get("id") if uid is not None else Path(member.name).stem), root
 
 
 @dataclass(frozen=True)
