@@ -1,54 +1,39 @@
 # Stage 1: the phantom data set (when no real root is configured) and ingest into Parquet manifests.
 
 
-# One rule per tree: each study's randomness depends only on the seed, its data set and its index, so a tree is the
-# same alone or with the other, and each rule's params leave out the keys its tree does not read (the CheXpert
+# One job per tree: each study's randomness depends only on the seed, its data set and its index, so a tree is the
+# same alone or with the other, and each job's params leave out the keys its tree does not read (the CheXpert
 # sizes for MIMIC; the MIMIC size and split fractions for CheXpert). Changing the evaluation set's size then
 # rewrites the CheXpert tree and everything after it, but not the pretraining data or the checkpoints.
-PHANTOM_CHEXPERT_ONLY = ("eval_train_studies", "eval_valid_studies")
-PHANTOM_MIMIC_ONLY = ("pretrain_studies", "train_fraction", "validate_fraction", "test_fraction")
+PHANTOM_TREES = {  # tree directory -> (igcl phantom's output option, phantom keys the tree does not read)
+    "mimic-cxr-jpg": ("--mimic-out", ("eval_train_studies", "eval_valid_studies")),
+    "CheXpert-v1.0-small": ("--chexpert-out",
+                            ("pretrain_studies", "train_fraction", "validate_fraction", "test_fraction")),
+}
 
 
-rule phantom_mimic:
+rule phantom:
     input:
         code=stage_sources("data/phantom", "cli/phantom.py"),
     output:
-        directory(f"{PHANTOM_ROOT}/mimic-cxr-jpg"),
+        directory(f"{PHANTOM_ROOT}/{{tree}}"),
     log:
-        "logs/phantom/mimic.log",
+        "logs/phantom/{tree}.log",
     benchmark:
-        "benchmarks/phantom/mimic.tsv"
+        "benchmarks/phantom/{tree}.tsv"
     conda:
         "../envs/data.yaml"
     params:
-        settings=settings("phantom", without=PHANTOM_CHEXPERT_ONLY),
+        settings=lambda wildcards: settings("phantom", without=PHANTOM_TREES[wildcards.tree][1]),
+        out_option=lambda wildcards: PHANTOM_TREES[wildcards.tree][0],
+    wildcard_constraints:
+        tree="|".join(PHANTOM_TREES),
     threads: 2
     resources:
         mem_mb=2000,
         runtime=60,
     shell:
-        "igcl phantom --settings {params.settings} --mimic-out {output} --threads {threads} --log {log}"
-
-
-rule phantom_chexpert:
-    input:
-        code=stage_sources("data/phantom", "cli/phantom.py"),
-    output:
-        directory(f"{PHANTOM_ROOT}/CheXpert-v1.0-small"),
-    log:
-        "logs/phantom/chexpert.log",
-    benchmark:
-        "benchmarks/phantom/chexpert.tsv"
-    conda:
-        "../envs/data.yaml"
-    params:
-        settings=settings("phantom", without=PHANTOM_MIMIC_ONLY),
-    threads: 2
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    shell:
-        "igcl phantom --settings {params.settings} --chexpert-out {output} --threads {threads} --log {log}"
+        "igcl phantom --settings {params.settings} {params.out_option} {output} --threads {threads} --log {log}"
 
 
 def get_ingest_input(wildcards):

@@ -1,7 +1,7 @@
 """``igcl phantom``: write the phantom MIMIC-CXR-JPG tree, CheXpert-v1.0-small tree, or both.
 
-The rules ``phantom_mimic`` and ``phantom_chexpert`` write one tree each, so that changing the CheXpert size does not
-rewrite the pretraining data (a tree is the same written alone or with the other)."""
+The ``phantom`` rule runs one job per tree, so that changing the CheXpert size does not rewrite the pretraining data
+(a tree is the same written alone or with the other)."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ The parse workers append each report's nodes and edges field by field (:meth:`Gr
 labels (:func:`igcl.reports.labels.observation_labels`) as they go; :meth:`GraphColumns.tables` then cuts the flat
 lists into ``GRAPH_SCHEMA`` rows by list offsets and builds ``GRAPH_LABELS_SCHEMA`` column by column. No Python
 object per node or edge, and no dict per row: building ``Node`` objects and converting row dicts took a third of a
-worker's time. :func:`graph_table` does the same for ``ReportGraph`` objects (the RadGraph JSON import, tests).
+worker's time. :func:`graph_columns` gathers ``ReportGraph`` objects the same way (the RadGraph JSON import).
 """
 
 from __future__ import annotations
@@ -36,9 +36,6 @@ class GraphColumns:
         self.dst: list[int] = []
         self.relation: list[str] = []
         self.labels: list[dict[str, float | None]] = []
-
-    def __len__(self) -> int:
-        return len(self.study_ids)
 
     def add(self, study_id: str, texts: list[str], labels: list[str], starts: list[int], ends: list[int],
             sections: list[str], edges: list[tuple[int, int, str]]) -> None:
@@ -96,9 +93,3 @@ def graph_columns(study_ids: Sequence[str], graphs: Sequence) -> GraphColumns:
     for study_id, graph in zip(study_ids, graphs, strict=True):
         columns.add_graph(study_id, graph)
     return columns
-
-
-def graph_table(study_ids: Sequence[str], graphs: Sequence) -> pa.Table:
-    """GRAPH_SCHEMA table for aligned study ids and ``ReportGraph`` objects; equal to
-    ``pa.Table.from_pylist([g.to_row(s) ...], schema=GRAPH_SCHEMA)`` without a dict per node and edge."""
-    return graph_columns(study_ids, graphs).graph_table()

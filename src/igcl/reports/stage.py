@@ -98,11 +98,6 @@ class ParseSummary:
         return sum(self.seconds.values())
 
 
-def chunk_tables(study_ids: Sequence[str], graphs: Sequence) -> tuple[pa.Table, pa.Table]:
-    """(GRAPH_SCHEMA table, GRAPH_LABELS_SCHEMA table) for aligned study ids and ``ReportGraph`` objects."""
-    return graph_columns(study_ids, graphs).tables()
-
-
 class ParsedChunk(NamedTuple):
     """One chunk's output: GRAPH_SCHEMA rows, GRAPH_LABELS_SCHEMA rows, CPU-seconds the worker spent on it."""
 
@@ -112,7 +107,7 @@ class ParsedChunk(NamedTuple):
 
 
 class ChunkParser:
-    """Parses chunks ``(study_ids, texts)`` into ``chunk_tables`` with one :class:`ReportParser`, built once."""
+    """Parses chunks ``(study_ids, texts)`` into graph and label tables with one :class:`ReportParser`, built once."""
 
     def __init__(self, batch_size: int) -> None:
         from igcl.reports.parser import ReportParser
@@ -247,7 +242,7 @@ def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Ite
     for start in range(0, len(pairs), cfg.chunk_size):
         part = pairs[start:start + cfg.chunk_size]
         cpu_start = time.process_time()
-        tables = chunk_tables([s for s, _ in part], [g for _, g in part])
+        tables = graph_columns([s for s, _ in part], [g for _, g in part]).tables()
         yield ParsedChunk(*tables, time.process_time() - cpu_start)
 
 

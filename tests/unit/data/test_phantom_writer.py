@@ -69,8 +69,8 @@ def test_same_seed_is_byte_identical_for_any_threads_and_other_seed_differs(tree
 
 
 def test_each_tree_alone_equals_the_pair_and_ignores_the_other_trees_settings(trees, tmp_path):
-    """The rules phantom_mimic and phantom_chexpert write one tree each and leave the other tree's keys out of
-    their params: a tree must not depend on them, or a rerun would silently differ from a full run."""
+    """The phantom rule writes each tree in its own job and leaves the other tree's keys out of that job's
+    params: a tree must not depend on them, or a rerun would silently differ from a full run."""
     mimic, chexpert = trees
     cfg = PhantomConfig(**TINY)
     alone = tmp_path / "alone"

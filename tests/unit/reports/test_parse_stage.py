@@ -212,7 +212,7 @@ def test_graph_table_equals_the_row_by_row_table():
     import pyarrow as pa
 
     from igcl.reports.graph import Edge, Node
-    from igcl.reports.columns import graph_table
+    from igcl.reports.columns import graph_columns
     from igcl.shards.schema import GRAPH_SCHEMA
 
     graphs = [
@@ -222,9 +222,9 @@ def test_graph_table_equals_the_row_by_row_table():
         ReportGraph((Node("normal", "OBS-DA", 0, 6, "text"),), ()),
     ]
     ids = ["s1", "s2", "s3"]
-    built = graph_table(ids, graphs)
+    built = graph_columns(ids, graphs).graph_table()
     expected = pa.Table.from_pylist([g.to_row(s) for s, g in zip(ids, graphs)], schema=GRAPH_SCHEMA)
     assert built.schema == GRAPH_SCHEMA
     assert built.equals(expected)
     assert built.column("nodes").to_pylist()[1] == [] and built.column("edges").to_pylist()[2] == []
-    assert graph_table([], []).num_rows == 0
+    assert graph_columns([], []).graph_table().num_rows == 0

@@ -217,10 +217,7 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
     sizes = {MIMIC: cfg.pretrain_studies if mimic_out is not None else 0,
              CHEXPERT_TRAIN: cfg.eval_train_studies if chexpert_out is not None else 0,
              CHEXPERT_VALID: cfg.eval_valid_studies if chexpert_out is not None else 0}
-    # CheXpert valid patients are numbered after the train patients, so the train table is needed for either.
     tables = {ds: subject_table(cfg, ds, n) for ds, n in sizes.items() if n}
-    if chexpert_out is not None:
-        tables[CHEXPERT_TRAIN] = subject_table(cfg, CHEXPERT_TRAIN, cfg.eval_train_studies)
     global _JOB
     with ExitStack() as stack:
         mimic_tmp = stack.enter_context(atomic_dir(Path(mimic_out))) if mimic_out is not None else None
