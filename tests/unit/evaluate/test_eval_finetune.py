@@ -12,9 +12,10 @@ from igcl.evaluate.metrics import auroc
 
 
 def data(n=48, seed=0):
+    # 32 px: draw_image's five bands (rows 6p..6p+4) all fit; at 16 px pathology 3's band was cut off
     rng = np.random.default_rng(seed)
     labels = (rng.random((n, 5)) < 0.4).astype(np.float32)
-    images = np.stack([draw_image(y, rng, size=16) for y in labels])
+    images = np.stack([draw_image(y, rng, size=32) for y in labels])
     return images, labels
 
 
@@ -35,6 +36,7 @@ def one_torch_thread():
 
 def test_finetune_learns_is_seeded_and_leaves_the_encoder_alone(one_torch_thread):
     images, labels = data()
+    torch.manual_seed(0)  # test-local: timm draws the encoder's initial weights from torch's global generator
     encoder = timm.create_model("test_resnet", in_chans=1, num_classes=0, pretrained=False)
     before = {k: v.clone() for k, v in encoder.state_dict().items()}
     train, test = np.arange(32), np.arange(32, 48)
@@ -48,5 +50,6 @@ def test_finetune_learns_is_seeded_and_leaves_the_encoder_alone(one_torch_thread
     assert a.shape == (16, 5) and np.isnan(a[:, 4]).all() and np.isfinite(a[:, :4]).all()
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert all(torch.equal(before[k], v) for k, v in encoder.state_dict().items())
-    # the bands are easy: the fine-tuned model ranks the test images better than chance on average
-    assert np.mean([auroc(labels[test, p], a[:, p]) for p in range(4)]) > 0.6
+    # the bands are easy: the fine-tuned model ranks the test images well above chance (0.79-0.89 on average over
+    # ten initialisations of the encoder, each pathology >= 0.62)
+    assert np.mean([auroc(labels[test, p], a[:, p]) for p in range(4)]) > 0.7
