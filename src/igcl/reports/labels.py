@@ -4,7 +4,8 @@ Each observation node (OBS-*) is mapped to CheXpert observations by its text and
 (tables in :mod:`igcl.reports.lexicon`): *effusion* → Pleural Effusion (unless at pericardial anatomy), *thickening*
 at *pleural* → Pleural Other, *enlarged* at *heart*/*cardiac* → Cardiomegaly, at *mediastinal* → Enlarged
 Cardiomediastinum, *normal*/*unremarkable* at those → a negative mention of the same observation, *tube*/*line*/
-*catheter* → Support Devices, and so on. A mention's value follows its label: OBS-DP 1, OBS-U -1, OBS-DA 0.
+*catheter* → Support Devices (a *line* at *pleural* is the pleural line of a pneumothorax, not a device),
+*prominence*/*engorgement*/*indistinct* at the pulmonary vessels and *failure* at *heart* → Edema, and so on. A mention's value follows its label: OBS-DP 1, OBS-U -1, OBS-DA 0.
 
 Within a report, as the CheXpert labeler aggregates, positive wins over uncertain, uncertain over negative; an
 observation never mentioned is ``None``.
@@ -30,7 +31,8 @@ _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
 # anatomy and modifiers need not be looked at (most observation nodes are such words: "clear", "stable", ...).
 _MAPPED_WORDS = frozenset().union(
     lx.CHEXPERT_BY_WORD, lx.EFFUSION_WORDS, lx.PLEURAL_OTHER_WORDS, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS,
-    lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS)
+    lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS,
+    lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS)
 
 
 def mention_observations(word: str, label: str, anatomy: set[str], modifiers: set[str]) -> list[tuple[str, float]]:
@@ -38,9 +40,19 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
     ``label`` its OBS-* label, ``anatomy`` / ``modifiers`` the lower-cased texts of the nodes it is located_at and
     of the nodes that modify it; ``[]`` for an unmapped observation."""
     value = _VALUE[label]
+    if label == "OBS-DP" and modifiers & lx.NORMAL_WORDS:
+        value = NEGATIVE  # "pulmonary vascular engorgement appears within limits of normal"
     if word in lx.INFECTION_WORDS and modifiers & lx.OLD_INFECTION_MODIFIERS:
         return []
+    if word in lx.LINE_WORDS and anatomy & lx.LINE_SIGN_ANATOMY:
+        return []
     found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
+    if word in lx.EDEMA_WORDS and anatomy & lx.NONPULMONARY_EDEMA_ANATOMY:
+        return []
+    if word in lx.VASCULAR_CONGESTION_WORDS and anatomy & lx.VASCULAR_ANATOMY:
+        found.append(("Edema", value))
+    if word in lx.HEART_FAILURE_WORDS and (anatomy & lx.HEART_ANATOMY or modifiers & lx.HEART_FAILURE_MODIFIERS):
+        found.append(("Edema", value))
     if word in lx.EFFUSION_WORDS and not anatomy & lx.NONPLEURAL_EFFUSION_ANATOMY:
         found.append(("Pleural Effusion", value))
     if anatomy & lx.PLEURAL_ANATOMY:

@@ -88,6 +88,7 @@ FINDING_WORDS: frozenset[str] = frozenset({
     "pneumatocele", "subsegmental", "crowding", "eventration", "sequela", "sequelae", "fusion", "curvature",
     "dextroscoliosis", "levoscoliosis", "aeration", "spurring", "irregularity", "collection", "dislocation",
     "obscuration", "wedging", "pneumonitis", "fullness", "hypertension", "pectus", "fat", "tubing", "shunt",
+    "indistinctness", "plethora",
 })
 FINDINGS: frozenset[str] = frozenset(form for w in FINDING_WORDS | DEVICE_WORDS for form in plural_forms(w))
 
@@ -121,6 +122,7 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "multilevel", "arthritic", "overt", "metastatic", "obstructive", "aerated", "dilated", "atypical", "calcific",
     "exaggerated", "nonspecific", "non-specific", "sclerotic", "asymmetric", "indistinct", "destructive",
     "tuberculous", "cystic", "fibrotic", "senescent", "accentuated", "underinflated", "well-inflated",
+    "engorged", "congestive", "distended", "plethoric",
     # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
     # "position of the PICC line", "endotracheal tube tip")
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
@@ -153,13 +155,13 @@ ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "arterial", "venous", "vein", "thyroid", "tissue", "fissure", "pulmonic", "cardiothoracic", "t-spine",
     "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
     "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "lymph node", "node",
-    "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal",
+    "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal", "vascularity", "septal",
 })
 ANAT_PART_WORDS: frozenset[str] = frozenset({
     "silhouette", "contour", "size", "volume", "base", "apex", "angle", "margin", "border", "region", "zone",
     "field", "knob", "arch", "outline", "surface", "segment", "junction", "wall", "level", "aspect", "portion",
     "recess", "sulcus", "space", "structure", "shadow", "caliber", "width", "dome", "side",
-    "periphery", "vascularity",
+    "periphery", "margination",
 })
 ANAT_ORGAN: frozenset[str] = frozenset(form for w in ANAT_ORGAN_WORDS for form in plural_forms(w))
 ANAT_PART: frozenset[str] = frozenset(form for w in ANAT_PART_WORDS for form in plural_forms(w))
@@ -194,7 +196,15 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("not", "entirely", "excluded"), ("not", "be", "ruled", "out"), ("uncertain",), ("indeterminate",),
     ("perhaps",), ("rule", "out"), ("r/o",), ("question",), ("questionable",), ("either",),
     ("concern", "for"), ("correlate", "for"), ("correlation", "for"), ("correlate", "clinically", "for"),
-    ("consideration",),
+    ("consideration",), ("unlikely",), ("should", "be", "excluded"), ("suspicion", "for"),
+    # "cannot be completely excluded", "difficult to entirely exclude": the adverb must not break the phrase
+    *((*head, adverb, *tail) for adverb in ("completely", "entirely", "totally", "fully")
+      for head, tail in ((("cannot", "be"), ("excluded",)), (("can", "not", "be"), ("excluded",)),
+                         (("cannot",), ("exclude",)), (("can", "not"), ("exclude",)), (("not",), ("excluded",)),
+                         (("not", "be"), ("excluded",)), (("difficult", "to"), ("exclude",)),
+                         (("cannot", "be"), ("ruled", "out")), (("not",), ("ruled", "out")),
+                         (("difficult", "to"), ("rule", "out")))),
+    ("difficult", "to", "rule", "out"),
 })
 HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
@@ -202,11 +212,17 @@ HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("versus",), ("vs",), ("vs.",), ("?",), ("questionable",), ("not", "entirely", "excluded"),
     ("not", "be", "ruled", "out"), ("equivocal",), ("presumed",), ("uncertain",), ("favored",),
     ("consideration",),  # "a superimposed pneumonia would be a consideration"
+    ("unlikely",), ("should", "be", "excluded"),
+    ("differential",),  # "pneumonia is in the differential"
+    *((*head, adverb, *tail) for adverb in ("completely", "entirely", "totally", "fully")
+      for head, tail in ((("cannot", "be"), ("excluded",)), (("can", "not", "be"), ("excluded",)),
+                         (("not",), ("excluded",)), (("not", "be"), ("excluded",)),
+                         (("cannot", "be"), ("ruled", "out")), (("not",), ("ruled", "out")))),
 })
 # Hedge cues that do not lift a negation already in force: "no opacity to suggest pneumonia" negates pneumonia.
 HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
     ("suggest",), ("suggests",), ("suggesting",), ("suggestive", "of"), ("concerning", "for"),
-    ("suspicious", "for"), ("worrisome", "for"), ("question", "of"), ("concern", "for"),
+    ("suspicious", "for"), ("worrisome", "for"), ("question", "of"), ("concern", "for"), ("suspicion", "for"),
 })
 # "No change", "no interval change", "without significant change": negates the change, not what follows.
 PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})
@@ -317,7 +333,26 @@ AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
 AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
 # "prior granulomatous infection", "old healed infection": not a pneumonia.
 INFECTION_WORDS = frozenset({"infection", "infections", "infectious"})
-OLD_INFECTION_MODIFIERS = frozenset({"granulomatous", "old", "healed", "remote", "chronic", "tuberculous"})
+OLD_INFECTION_MODIFIERS = frozenset({"granulomatous", "old", "healed", "remote", "chronic", "tuberculous",
+                                     "tuberculosis", "tb", "histoplasmosis"})
 NORMAL_WORDS = frozenset({"normal", "unremarkable", "within"})
+# Pulmonary vascular congestion in other words (CheXpert's Edema mentions take in "vascular prominence" and
+# "indistinctness"): these at the pulmonary vessels name Edema.
+VASCULAR_ANATOMY = frozenset({"vascular", "vasculature", "vascularity", "vascularities", "vessel", "vessels"})
+VASCULAR_CONGESTION_WORDS = frozenset({
+    "prominence", "prominent", "engorgement", "engorged", "indistinct", "indistinctness", "cephalization",
+    "redistribution", "increased", "distended", "distention", "distension", "fullness", "plethora", "plethoric",
+    "enlarged", "enlargement",
+})
+# "soft tissue edema" of a limb or the chest wall is not pulmonary edema.
+EDEMA_WORDS = frozenset({"edema"})
+NONPULMONARY_EDEMA_ANATOMY = frozenset({"soft tissue", "soft tissues", "extremity", "extremities", "breast",
+                                        "breasts", "neck", "chest wall", "skin"})
+# "congestive heart failure", "cardiac failure": Edema (CheXpert's "heart failure"); "respiratory failure" is not.
+HEART_FAILURE_WORDS = frozenset({"failure"})
+HEART_FAILURE_MODIFIERS = frozenset({"congestive"})
+# "pleural line" (the visceral pleura seen in a pneumothorax) and "septal lines" are signs, not devices.
+LINE_WORDS = frozenset(plural_forms("line"))
+LINE_SIGN_ANATOMY = PLEURAL_ANATOMY | frozenset({"septal"})
 HEART_ANATOMY = frozenset({"heart", "cardiac"})
 MEDIASTINUM_ANATOMY = frozenset({"mediastinal", "mediastinum", "cardiomediastinal"})
