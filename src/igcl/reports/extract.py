@@ -295,7 +295,8 @@ class Chunk:
     finding, or without one the last descriptor, the chunk is about), ``has_finding``, ``located`` (head already
     has a location), ``tip`` ("tube tip": the tip, not the tube, takes the location after the chunk)."""
 
-    __slots__ = ("members", "start", "end", "sentence", "anatomy_heads", "head", "has_finding", "located", "tip")
+    __slots__ = ("members", "start", "end", "sentence", "anatomy_heads", "head", "has_finding", "located", "tip",
+                 "subject_heads")
 
     def __init__(self, members: list[int], start: int, end: int, sentence: int) -> None:
         self.members, self.start, self.end, self.sentence = members, start, end, sentence
@@ -303,6 +304,7 @@ class Chunk:
         self.head: int | None = None
         self.has_finding = self.located = False
         self.tip: int | None = None
+        self.subject_heads: list[int] = []  # anatomy it was located at only as its clause's subject
 
 
 def _chunks(state: TextState) -> list[Chunk]:
@@ -470,6 +472,8 @@ def find_relations(state: TextState) -> None:
                 for a in nxt.anatomy_heads:
                     edges.add((located, a, "located_at"))
                 chunk.located = True
+                if chunk.has_finding and prev is not None:
+                    _share_location(words, edges, prev, chunk, nxt)
         # <part> of <anatomy>: "the region of the right atrium", "the apex of the left lung"
         if chunk.head is None and chunk.anatomy_heads and nxt is not None and nxt.head is None and \
                 nxt.anatomy_heads and 0 < nxt.start - chunk.end <= 2 and words[chunk.end] == "of" and \
@@ -483,10 +487,29 @@ def find_relations(state: TextState) -> None:
             for a in subject.anatomy_heads:
                 edges.add((located, a, "located_at"))
             chunk.located = True
+            chunk.subject_heads = subject.anatomy_heads
         if "," in gap_before or ";" in gap_before:
             subject = None if subject is not prev else subject
     _suggestive(state, chunks)
     _propagate_assertion(entities, edges)
+
+
+_COORDINATION = (["and"], ["or"])
+
+
+def _share_location(words: list[str | None], edges: set, prev: Chunk, chunk: Chunk, nxt: Chunk) -> None:
+    """"tortuosity and atherosclerosis of the aorta", "atelectasis or consolidation in the left lower lobe": a
+    bare finding joined by *and*/*or* to the located one is at the same anatomy (instead of its clause's subject)."""
+    if not prev.has_finding or prev.anatomy_heads or prev.tip is not None or \
+            words[prev.end:chunk.start] not in _COORDINATION or (prev.located and not prev.subject_heads) or \
+            (prev.start and words[prev.start - 1] == ","):  # the tail of a list: "no effusion, X or Y in ..."
+        return
+    for a in prev.subject_heads:
+        edges.discard((prev.head, a, "located_at"))
+    prev.subject_heads = []
+    for a in nxt.anatomy_heads:
+        edges.add((prev.head, a, "located_at"))
+    prev.located = True
 
 
 def _suggestive(state: TextState, chunks: list[Chunk]) -> None:

@@ -88,7 +88,7 @@ FINDING_WORDS: frozenset[str] = frozenset({
     "pneumatocele", "subsegmental", "crowding", "eventration", "sequela", "sequelae", "fusion", "curvature",
     "dextroscoliosis", "levoscoliosis", "aeration", "spurring", "irregularity", "collection", "dislocation",
     "obscuration", "wedging", "pneumonitis", "fullness", "hypertension", "pectus", "fat", "tubing", "shunt",
-    "indistinctness", "plethora",
+    "indistinctness", "plethora", "hyperlucency",
 })
 FINDINGS: frozenset[str] = frozenset(form for w in FINDING_WORDS | DEVICE_WORDS for form in plural_forms(w))
 
