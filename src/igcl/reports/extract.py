@@ -176,6 +176,8 @@ def find_entities(state: TextState) -> None:
         if kind is not None:
             if kind == POSITION and i + 1 < len(words) and words[i + 1] in lx.VIEW_WORDS:
                 continue  # "lateral view": the projection
+            if kind == POSITION and word in lx.POSITION_PREDICATES and i and words[i - 1] in lx.COPULAS:
+                kind = DESCRIPTOR  # "the trachea is midline": a finding about the trachea, not anatomy
             entities.append(Entity(i, i + 1, kind))
     state.entities = entities
 

@@ -122,7 +122,7 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "multilevel", "arthritic", "overt", "metastatic", "obstructive", "aerated", "dilated", "atypical", "calcific",
     "exaggerated", "nonspecific", "non-specific", "sclerotic", "asymmetric", "indistinct", "destructive",
     "tuberculous", "cystic", "fibrotic", "senescent", "accentuated", "underinflated", "well-inflated",
-    "engorged", "congestive", "distended", "plethoric",
+    "engorged", "congestive", "distended", "plethoric", "deviated", "shifted",
     # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
     # "position of the PICC line", "endotracheal tube tip")
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
@@ -228,6 +228,8 @@ HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
 PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})
 PSEUDO_NEGATION_FILLERS: frozenset[str] = frozenset({"significant", "interval", "appreciable", "substantial",
                                                       "definite", "major", "substantive", "gross", "real"})
+# Position words that, right after a copula, state a finding ("the trachea is midline", "the heart is left-sided").
+POSITION_PREDICATES: frozenset[str] = frozenset({"midline", "left-sided", "right-sided"})
 # "lateral view", "frontal radiograph": a position word before one of these names the projection, not anatomy.
 VIEW_WORDS: frozenset[str] = frozenset({"view", "views", "projection", "projections", "radiograph", "radiographs",
                                         "film", "films", "image", "images", "exam", "examination", "study"})

@@ -226,6 +226,10 @@ CASES = [
      "pulmonary>modify>arteries prominent>located_at>arteries", {"No Finding": 1}),
     ("Soft tissue edema of the chest wall.", "Soft+tissue/A edema/DP chest+wall/A",
      "edema>located_at>Soft+tissue edema>located_at>chest+wall", {"No Finding": 1}),
+    # a position word as the predicate states a finding
+    ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
+    ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
+     {"No Finding": 1}),
     # two findings joined by and/or share the location that follows them; the tail of a list does not
     ("Mild tortuosity and atherosclerosis of the thoracic aorta.",
      "Mild/DP tortuosity/DP atherosclerosis/DP thoracic/A aorta/A",
