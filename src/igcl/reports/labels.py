@@ -32,7 +32,7 @@ _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
 _MAPPED_WORDS = frozenset().union(
     lx.CHEXPERT_BY_WORD, lx.EFFUSION_WORDS, lx.PLEURAL_OTHER_WORDS, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS,
     lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS,
-    lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS)
+    lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS, lx.PNEUMOTHORAX_AT_PLEURA_WORDS, lx.COLLECTION_WORDS)
 
 
 def mention_observations(word: str, label: str, anatomy: set[str], modifiers: set[str]) -> list[tuple[str, float]]:
@@ -58,8 +58,12 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
     if anatomy & lx.PLEURAL_ANATOMY:
         if word in lx.PLEURAL_OTHER_WORDS:
             found.append(("Pleural Other", value))
-        if word in lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS:
+        if word in lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS or (
+                word in lx.COLLECTION_WORDS and modifiers & lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS):
             found.append(("Pleural Effusion", value))
+        if word in lx.PNEUMOTHORAX_AT_PLEURA_WORDS or (
+                word in lx.COLLECTION_WORDS and modifiers & lx.PNEUMOTHORAX_AT_PLEURA_WORDS):
+            found.append(("Pneumothorax", value))
     elif word in lx.LUNG_OPACITY_SCAR_WORDS:
         found.append(("Lung Opacity", value))
     if word in lx.AIRSPACE_DISEASE_WORDS and anatomy & lx.AIRSPACE_ANATOMY:

@@ -197,6 +197,7 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("perhaps",), ("rule", "out"), ("r/o",), ("question",), ("questionable",), ("either",),
     ("concern", "for"), ("correlate", "for"), ("correlation", "for"), ("correlate", "clinically", "for"),
     ("consideration",), ("unlikely",), ("should", "be", "excluded"), ("suspicion", "for"),
+    ("evaluation", "for"), ("evaluate", "for"), ("assess", "for"), ("assessment", "for"), ("to", "exclude"),
     # "cannot be completely excluded", "difficult to entirely exclude": the adverb must not break the phrase
     *((*head, adverb, *tail) for adverb in ("completely", "entirely", "totally", "fully")
       for head, tail in ((("cannot", "be"), ("excluded",)), (("can", "not", "be"), ("excluded",)),
@@ -328,6 +329,9 @@ NONPLEURAL_EFFUSION_ANATOMY = frozenset({"pericardial", "pericardium", "joint", 
 PLEURAL_OTHER_WORDS = frozenset({"thickening", "plaque", "plaques", "fibrosis", "scarring", "scar", "scars",
                                  "calcification", "calcifications", "calcified"})
 PLEURAL_EFFUSION_AT_PLEURA_WORDS = frozenset({"fluid", "blunting", "blunted"})
+PNEUMOTHORAX_AT_PLEURA_WORDS = frozenset({"air", "gas"})
+# "pleural fluid collection", "pleural air collection": what the collection holds names the observation.
+COLLECTION_WORDS = frozenset(plural_forms("collection"))
 LUNG_OPACITY_SCAR_WORDS = frozenset({"scarring", "scar", "scars"})
 ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence", "large", "widened", "widening",
                             "enlarging"})

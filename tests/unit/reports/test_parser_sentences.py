@@ -226,6 +226,13 @@ CASES = [
      "pulmonary>modify>arteries prominent>located_at>arteries", {"No Finding": 1}),
     ("Soft tissue edema of the chest wall.", "Soft+tissue/A edema/DP chest+wall/A",
      "edema>located_at>Soft+tissue edema>located_at>chest+wall", {"No Finding": 1}),
+    # what a pleural collection holds names the observation; "evaluation for" asserts nothing
+    ("Small left apical pleural air collection.", "Small/DP left/A apical/A pleural/A air/DP collection/DP",
+     "Small>modify>collection air>modify>collection left>modify>pleural apical>modify>pleural "
+     "collection>located_at>pleural", {"Pneumothorax": 1}),
+    ("Pleural fluid collection.", "Pleural/A fluid/DP collection/DP",
+     "fluid>modify>collection collection>located_at>Pleural", {"Pleural Effusion": 1}),
+    ("Evaluation for pneumothorax is limited.", "pneumothorax/U", "", {"Pneumothorax": -1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
