@@ -333,8 +333,9 @@ PNEUMOTHORAX_AT_PLEURA_WORDS = frozenset({"air", "gas"})
 # "pleural fluid collection", "pleural air collection": what the collection holds names the observation.
 COLLECTION_WORDS = frozenset(plural_forms("collection"))
 LUNG_OPACITY_SCAR_WORDS = frozenset({"scarring", "scar", "scars"})
+# ("borderline heart size": the indexers, like CheXpert's labeler, count it as cardiomegaly)
 ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence", "large", "widened", "widening",
-                            "enlarging"})
+                            "enlarging", "borderline"})
 AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
 AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
 # "prior granulomatous infection", "old healed infection": not a pneumonia.

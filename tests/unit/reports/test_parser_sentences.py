@@ -233,6 +233,10 @@ CASES = [
     ("Pleural fluid collection.", "Pleural/A fluid/DP collection/DP",
      "fluid>modify>collection collection>located_at>Pleural", {"Pleural Effusion": 1}),
     ("Evaluation for pneumothorax is limited.", "pneumothorax/U", "", {"Pneumothorax": -1}),
+    ("Borderline heart size.", "Borderline/DP heart/A size/A", "Borderline>located_at>heart size>modify>heart",
+     {"Cardiomegaly": 1}),
+    ("Borderline normal heart size.", "Borderline/DP normal/DP heart/A size/A",
+     "Borderline>modify>normal normal>located_at>heart size>modify>heart", {"Cardiomegaly": 0, "No Finding": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
