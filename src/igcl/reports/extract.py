@@ -260,7 +260,8 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
                 if entity is not None:
                     entity.status, entity.pinned = "DA", True
             return -(j + 1)
-    if cue.two_way and any(w in lx.PRIOR_STUDY_WORDS for w in words[after:min(end, after + LOOKAHEAD)]):
+    if cue.two_way and word not in lx.CHANGE_NEGATIONS and \
+            any(w in lx.PRIOR_STUDY_WORDS for w in words[after:min(end, after + LOOKAHEAD)]):
         return -after  # "not seen on prior exams": about the earlier study, not this finding
     if cue.alternative:
         # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
@@ -278,7 +279,8 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
             if j in observation_at:
                 ahead = True
                 break
-            if w in lx.TERMINATORS or w in lx.SENTENCE_END or w == "," or w in lx.VERB_TERMINATORS:
+            if w in lx.TERMINATORS or w in lx.SENTENCE_END or w == "," or w in lx.VERB_TERMINATORS or \
+                    (w == "in" and words[j + 1:j + 3] == _THE_INTERVAL):  # "has cleared in the interval"
                 break
         if not ahead:
             status = "DA" if cue.kind == "neg" else "U"
@@ -344,6 +346,7 @@ def _chunks(state: TextState) -> list[Chunk]:
     return chunks
 
 
+_THE_INTERVAL = ["the", "interval"]
 _CONJUNCT_BREAK = frozenset({"and", "or", ","})
 
 

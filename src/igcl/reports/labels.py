@@ -46,6 +46,8 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
         return []
     if word in lx.LINE_WORDS and anatomy & lx.LINE_SIGN_ANATOMY:
         return []
+    if word in lx.FRACTURE_WORDS and modifiers & lx.DEVICE_FORMS:
+        return []
     found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.EDEMA_WORDS and anatomy & lx.NONPULMONARY_EDEMA_ANATOMY:
         return []

@@ -177,13 +177,17 @@ NEGATION_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("no",), ("without",), ("negative", "for"), ("free", "of"), ("clear", "of"), ("absence", "of"),
     ("absent",), ("resolution", "of"), ("resolved",), ("removal", "of"), ("neither",), ("nor",),
     ("rather", "than"), ("never",), ("not",), ("none",), ("no", "longer"),
-    ("ruled", "out"), ("removed",), ("interval", "removal", "of"), ("negative",),
+    ("ruled", "out"), ("removed",), ("interval", "removal", "of"), ("negative",), ("cleared",),
 })
 # Cues that may follow what they negate ("pneumothorax is not seen", "effusion has resolved"): applied backwards
 # when no entity follows them in the clause.
 NEGATION_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("not",), ("absent",), ("resolved",), ("removed",), ("no", "longer"), ("ruled", "out"), ("negative",),
+    ("cleared",),  # "consolidation in the left lower lobe has cleared"
 })
+# Two-way negations that report a change since the last study: "effusion has resolved since the prior exam" still
+# negates the effusion (unlike "nodule, not seen on prior exams").
+CHANGE_NEGATIONS: frozenset[str] = frozenset({"resolved", "removed", "cleared", "no"})
 HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("may",), ("might",), ("could",), ("possible",), ("possibly",), ("probable",), ("probably",), ("likely",),
     ("questionable",), ("question", "of"), ("suspicious", "for"), ("concerning", "for"), ("suggestive", "of"),
@@ -338,6 +342,9 @@ ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence"
                             "enlarging", "borderline"})
 AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
 AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
+# "catheter fracture", "fractured sternotomy wires": a broken device, not a broken bone.
+FRACTURE_WORDS = frozenset((*plural_forms("fracture"), "fx"))
+DEVICE_FORMS = frozenset(form for w in DEVICE_WORDS for form in plural_forms(w))
 # "prior granulomatous infection", "old healed infection": not a pneumonia.
 INFECTION_WORDS = frozenset({"infection", "infections", "infectious"})
 OLD_INFECTION_MODIFIERS = frozenset({"granulomatous", "old", "healed", "remote", "chronic", "tuberculous",

@@ -237,6 +237,15 @@ CASES = [
      {"Cardiomegaly": 1}),
     ("Borderline normal heart size.", "Borderline/DP normal/DP heart/A size/A",
      "Borderline>modify>normal normal>located_at>heart size>modify>heart", {"Cardiomegaly": 0, "No Finding": 1}),
+    # change negations after their scope, even with "in the interval" / "since the prior exam" after them
+    ("Consolidation in the left lower lobe has cleared in the interval.",
+     "Consolidation/DA left/A lower/A lobe/A interval/DP",
+     "Consolidation>located_at>lobe left>modify>lobe lower>modify>lobe", {"Consolidation": 0, "No Finding": 1}),
+    ("The effusion has resolved since the prior exam.", "effusion/DA", "", {"Pleural Effusion": 0, "No Finding": 1}),
+    ("Nodule, not seen on prior exams.", "Nodule/DP", "", {"Lung Lesion": 1}),
+    # a broken device is not a broken bone
+    ("Left central venous catheter fracture.", "Left/A central+venous+catheter/DP fracture/DP",
+     "central+venous+catheter>modify>fracture fracture>located_at>Left", {"Support Devices": 1, "No Finding": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
