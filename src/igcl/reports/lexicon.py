@@ -122,7 +122,7 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "multilevel", "arthritic", "overt", "metastatic", "obstructive", "aerated", "dilated", "atypical", "calcific",
     "exaggerated", "nonspecific", "non-specific", "sclerotic", "asymmetric", "indistinct", "destructive",
     "tuberculous", "cystic", "fibrotic", "senescent", "accentuated", "underinflated", "well-inflated",
-    "engorged", "congestive", "distended", "plethoric", "deviated", "shifted",
+    "engorged", "congestive", "distended", "plethoric", "deviated", "shifted", "compressive", "passive",
     # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
     # "position of the PICC line", "endotracheal tube tip")
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
@@ -131,7 +131,7 @@ DESCRIPTORS: frozenset[str] = frozenset({
 
 # --- anatomy --------------------------------------------------------------------------------------------------
 ANAT_POSITION: frozenset[str] = frozenset({
-    "left", "right", "bilateral", "bilaterally", "both", "upper", "lower", "mid", "middle", "midline", "basal",
+    "left", "right", "bilateral", "bilaterally", "both", "upper", "lower", "mid", "middle", "midline", "median", "basal",
     "basilar", "bibasilar", "bibasal", "apical", "biapical", "perihilar", "peribronchial", "retrocardiac",
     "subsegmental", "segmental", "lateral", "medial", "anterior", "posterior", "superior", "inferior", "central",
     "peripheral", "distal", "proximal", "ipsilateral", "contralateral", "right-sided", "left-sided",
@@ -282,7 +282,8 @@ LOCATION_GAP: frozenset[str] = frozenset({
     "by", "just", "posteriorly", "anteriorly", "laterally", "medially", "region", "bilaterally", "each",
     "out", "upon", "around", "between", "visualized", "also", "again", "demonstrated", "located", "positioned",
     "situated", "placed", "there", "with", "within", "again", "redemonstrated", "material", "previously",
-    "expected", "usual", "appropriate", "xxxx",
+    "expected", "usual", "appropriate", "xxxx", "courses", "coursing", "passes", "passing", "traverses",
+    "traversing", "descends", "crosses", "crossing", "via",
 })
 # Descriptors that, followed by "of"/"in" and a finding, modify that finding ("areas of atelectasis",
 # "position of the PICC line", "improvement in pneumothorax").

@@ -246,6 +246,12 @@ CASES = [
     # a broken device is not a broken bone
     ("Left central venous catheter fracture.", "Left/A central+venous+catheter/DP fracture/DP",
      "central+venous+catheter>modify>fracture fracture>located_at>Left", {"Support Devices": 1, "No Finding": 1}),
+    ("The enteric tube courses below the diaphragm.", "enteric+tube/DP diaphragm/A",
+     "enteric+tube>located_at>diaphragm", {"Support Devices": 1, "No Finding": 1}),
+    ("Small pleural effusions with compressive atelectasis.",
+     "Small/DP pleural/A effusions/DP compressive/DP atelectasis/DP",
+     "Small>modify>effusions effusions>located_at>pleural compressive>modify>atelectasis",
+     {"Pleural Effusion": 1, "Atelectasis": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
