@@ -178,6 +178,8 @@ def find_entities(state: TextState) -> None:
                 continue  # "lateral view": the projection
             if kind == POSITION and word in lx.POSITION_PREDICATES and i and words[i - 1] in lx.COPULAS:
                 kind = DESCRIPTOR  # "the trachea is midline": a finding about the trachea, not anatomy
+            elif word in lx.LEVEL_WORDS and i + 1 < len(words) and words[i + 1] in lx.LEVELLED_ANATOMY:
+                kind = POSITION  # "in the low SVC"
             entities.append(Entity(i, i + 1, kind))
     state.entities = entities
 

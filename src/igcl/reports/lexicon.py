@@ -110,7 +110,7 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "confluent", "multifocal", "hazy", "ill-defined", "well-defined", "round",
     "rounded", "irregular", "calcified", "noncalcified", "non-calcified", "cavitary", "bullous", "degenerative",
     "atherosclerotic", "tortuous", "ectatic", "elevated", "widened", "hyperinflated", "hyperexpanded",
-    "flattened", "flattening", "blunted", "low", "lower-lying", "displaced", "nondisplaced", "non-displaced",
+    "flattened", "flattening", "blunted", "low", "high", "lower-lying", "displaced", "nondisplaced", "non-displaced",
     "compression", "wedge", "dense", "discrete", "vague", "faint", "scattered", "multiple", "several",
     "numerous", "few", "coarse", "coarsened", "fine", "consolidative", "atelectatic", "infectious",
     "inflammatory", "postoperative", "post-operative", "postsurgical", "surgical", "appropriate",
@@ -233,6 +233,10 @@ HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
 PSEUDO_NEGATION_TAILS: frozenset[str] = frozenset({"change", "changes", "changed", "difference"})
 PSEUDO_NEGATION_FILLERS: frozenset[str] = frozenset({"significant", "interval", "appreciable", "substantial",
                                                       "definite", "major", "substantive", "gross", "real"})
+# "the PICC terminates in the low SVC": before these, "low"/"high" is a level of the anatomy, not a descriptor.
+LEVEL_WORDS: frozenset[str] = frozenset({"low", "high"})
+LEVELLED_ANATOMY: frozenset[str] = frozenset({"svc", "superior", "ivc", "atrium", "right", "cavoatrial",
+                                              "esophagus", "stomach", "trachea"})
 # Position words that, right after a copula, state a finding ("the trachea is midline", "the heart is left-sided").
 POSITION_PREDICATES: frozenset[str] = frozenset({"midline", "left-sided", "right-sided"})
 # "lateral view", "frontal radiograph": a position word before one of these names the projection, not anatomy.
@@ -282,7 +286,8 @@ LOCATION_GAP: frozenset[str] = frozenset({
     "by", "just", "posteriorly", "anteriorly", "laterally", "medially", "region", "bilaterally", "each",
     "out", "upon", "around", "between", "visualized", "also", "again", "demonstrated", "located", "positioned",
     "situated", "placed", "there", "with", "within", "again", "redemonstrated", "material", "previously",
-    "expected", "usual", "appropriate", "xxxx", "courses", "coursing", "passes", "passing", "traverses",
+    "expected", "usual", "appropriate", "xxxx", "terminate", "end", "ends", "project", "overlie", "lie", "extend",
+    "course", "pass", "resides", "sits", "courses", "coursing", "passes", "passing", "traverses",
     "traversing", "descends", "crosses", "crossing", "via",
 })
 # Descriptors that, followed by "of"/"in" and a finding, modify that finding ("areas of atelectasis",

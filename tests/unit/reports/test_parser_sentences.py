@@ -252,6 +252,13 @@ CASES = [
      "Small/DP pleural/A effusions/DP compressive/DP atelectasis/DP",
      "Small>modify>effusions effusions>located_at>pleural compressive>modify>atelectasis",
      {"Pleural Effusion": 1, "Atelectasis": 1}),
+    ("The left PICC terminates in the low SVC.", "left/A PICC/DP low/A SVC/A",
+     "PICC>located_at>left PICC>located_at>SVC low>modify>SVC", {"Support Devices": 1, "No Finding": 1}),
+    ("Pacemaker leads terminate in the right atrium and right ventricle.",
+     "Pacemaker/DP leads/DP right/A atrium/A right/A ventricle/A",
+     "Pacemaker>modify>leads leads>located_at>atrium leads>located_at>ventricle right>modify>atrium "
+     "right>modify>ventricle", {"Support Devices": 1, "No Finding": 1}),
+    ("Low lung volumes.", "Low/DP lung/A volumes/A", "Low>located_at>lung volumes>modify>lung", {"No Finding": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
