@@ -349,6 +349,7 @@ def _chunks(state: TextState) -> list[Chunk]:
 
 
 _THE_INTERVAL = ["the", "interval"]
+_COMMA = [","]
 _CONJUNCT_BREAK = frozenset({"and", "or", ","})
 
 
@@ -451,6 +452,15 @@ def find_relations(state: TextState) -> None:
                         edges.add((position, a, "modify"))
                 for a in prev.anatomy_heads:
                     edges.add((chunk.head, a, "located_at"))
+                # "cardiac size, mediastinal contour, and pulmonary vascularity are normal": the whole list
+                # (not past anatomy that locates an earlier finding: "opacity at the right base, lungs are clear")
+                j = k - 2
+                while j >= 0 and chunks[j].sentence == chunk.sentence and chunks[j].head is None and \
+                        chunks[j].anatomy_heads and words[chunks[j].end:chunks[j + 1].start] == _COMMA and \
+                        not any(r == "located_at" and t in chunks[j].anatomy_heads for _, t, r in edges):
+                    for a in chunks[j].anatomy_heads:
+                        edges.add((chunk.head, a, "located_at"))
+                    j -= 1
                 chunk.located = True
                 subject = prev
             elif prev.head is not None and not chunk.has_finding:

@@ -259,6 +259,14 @@ CASES = [
      "Pacemaker>modify>leads leads>located_at>atrium leads>located_at>ventricle right>modify>atrium "
      "right>modify>ventricle", {"Support Devices": 1, "No Finding": 1}),
     ("Low lung volumes.", "Low/DP lung/A volumes/A", "Low>located_at>lung volumes>modify>lung", {"No Finding": 1}),
+    # a predicate after a comma list of anatomy holds for the whole list, not for an earlier finding's location
+    ("Cardiac size, mediastinal contour, and pulmonary vascularity are within normal limits.",
+     "Cardiac/A size/A mediastinal/A contour/A pulmonary/A vascularity/A normal/DP",
+     "size>modify>Cardiac contour>modify>mediastinal pulmonary>modify>vascularity normal>located_at>Cardiac "
+     "normal>located_at>mediastinal normal>located_at>vascularity",
+     {"Cardiomegaly": 0, "Enlarged Cardiomediastinum": 0, "No Finding": 1}),
+    ("Opacity at the right base, lungs are otherwise clear.", "Opacity/DP right/A base/A lungs/A clear/DP",
+     "Opacity>located_at>base right>modify>base clear>located_at>lungs", {"Lung Opacity": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
