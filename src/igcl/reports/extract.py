@@ -34,6 +34,7 @@ LOOKAHEAD = 4  # words a two-way cue looks ahead for an entity before it applies
 MAX_LOCATION_GAP = 6
 MAX_PREDICATE_GAP = 5
 MAX_SUGGESTIVE_GAP = 6
+MAX_ANATOMY_LIST = 8  # items of "A, B, and C are normal" before the last one that the predicate reaches back to
 MAX_BACKWARD_SCOPE = 30  # words a cue after its scope can reach back (keeps odd, unpunctuated text linear)
 
 
@@ -454,10 +455,14 @@ def find_relations(state: TextState) -> None:
                     edges.add((chunk.head, a, "located_at"))
                 # "cardiac size, mediastinal contour, and pulmonary vascularity are normal": the whole list
                 # (not past anatomy that locates an earlier finding: "opacity at the right base, lungs are clear")
-                j = k - 2
-                while j >= 0 and chunks[j].sentence == chunk.sentence and chunks[j].head is None and \
-                        chunks[j].anatomy_heads and words[chunks[j].end:chunks[j + 1].start] == _COMMA and \
-                        not any(r == "located_at" and t in chunks[j].anatomy_heads for _, t, r in edges):
+                j, locations = k - 2, None
+                while j >= max(0, k - 2 - MAX_ANATOMY_LIST) and chunks[j].sentence == chunk.sentence and \
+                        chunks[j].head is None and chunks[j].anatomy_heads and \
+                        words[chunks[j].end:chunks[j + 1].start] == _COMMA:
+                    if locations is None:
+                        locations = {t for _, t, r in edges if r == "located_at"}
+                    if not locations.isdisjoint(chunks[j].anatomy_heads):
+                        break
                     for a in chunks[j].anatomy_heads:
                         edges.add((chunk.head, a, "located_at"))
                     j -= 1
