@@ -32,7 +32,8 @@ _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
 _MAPPED_WORDS = frozenset().union(
     lx.CHEXPERT_BY_WORD, lx.EFFUSION_WORDS, lx.PLEURAL_OTHER_WORDS, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS,
     lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS,
-    lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS, lx.PNEUMOTHORAX_AT_PLEURA_WORDS, lx.COLLECTION_WORDS)
+    lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS, lx.PNEUMOTHORAX_AT_PLEURA_WORDS, lx.COLLECTION_WORDS,
+    lx.TIP_WORDS)
 
 
 def mention_observations(word: str, label: str, anatomy: set[str], modifiers: set[str]) -> list[tuple[str, float]]:
@@ -53,6 +54,8 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
         return []
     if word in lx.VASCULAR_CONGESTION_WORDS and anatomy & lx.VASCULAR_ANATOMY:
         found.append(("Edema", value))
+    if word in lx.TIP_WORDS and anatomy & lx.DEVICE_TIP_ANATOMY:
+        found.append(("Support Devices", value))
     if word in lx.HEART_FAILURE_WORDS and (anatomy & lx.HEART_ANATOMY or modifiers & lx.HEART_FAILURE_MODIFIERS):
         found.append(("Edema", value))
     if word in lx.EFFUSION_WORDS and not anatomy & lx.NONPLEURAL_EFFUSION_ANATOMY:

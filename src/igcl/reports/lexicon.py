@@ -63,6 +63,7 @@ DEVICE_WORDS: frozenset[str] = frozenset({
     "suture", "staple", "screw", "plate", "rod", "prosthesis", "device", "valve replacement", "cabg", "coil",
     "generator", "electrode", "monitoring leads", "ij line", "ij catheter", "dialysis catheter", "hemodialysis catheter",
     "filter", "ivc filter", "balloon pump", "iabp", "impella", "lvad", "cerclage wire", "sternotomy wire",
+    "stimulator", "arthroplasty", "prosthetic valve", "mechanical valve", "valve prosthesis", "mediport",
 })
 
 # Observation heads other than devices.
@@ -155,7 +156,7 @@ ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "arterial", "venous", "vein", "thyroid", "tissue", "fissure", "pulmonic", "cardiothoracic", "t-spine",
     "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
     "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "lymph node", "node",
-    "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal", "vascularity", "septal",
+    "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal", "vascularity", "septal", "caval", "valve",
 })
 ANAT_PART_WORDS: frozenset[str] = frozenset({
     "silhouette", "contour", "size", "volume", "base", "apex", "angle", "margin", "border", "region", "zone",
@@ -327,9 +328,10 @@ CHEXPERT_BY_WORD: dict[str, tuple[str, ...]] = {
     **{w: ("Lung Lesion",) for w in (*plural_forms("mass"), *plural_forms("nodule"), *plural_forms("lesion"),
                                       *plural_forms("tumor"), *plural_forms("neoplasm"), "carcinoma", "malignancy",
                                       "metastasis", "metastases")},
-    **{w: ("Support Devices",) for w in DEVICE_WORDS - {"clip", "suture", "staple", "screw", "plate", "rod",
-                                                          "hardware", "cabg", "coil", "cerclage wire",
-                                                          "sternotomy wire", "wire", "prosthesis", "filter"}
+    # (CheXpert's labeler counts hardware, plates, screws, coils, valves and arthroplasties as support devices,
+    # but not surgical clips, sutures, staples or sternotomy wires)
+    **{w: ("Support Devices",) for w in DEVICE_WORDS - {"clip", "suture", "staple", "rod", "cabg", "cerclage wire",
+                                                          "sternotomy wire", "wire", "filter"}
        for w in plural_forms(w)},
 }
 # Words that name an observation only at some anatomy: (word, anatomy) → observation.
@@ -348,6 +350,12 @@ ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence"
                             "enlarging", "borderline"})
 AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
 AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
+# "left chest XXXX with its tip in the mid SVC": a tip in the great veins, the heart or at the carina belongs to
+# a line or tube, whether or not the report (or its de-identification) names it.
+TIP_WORDS = frozenset(plural_forms("tip"))
+DEVICE_TIP_ANATOMY = frozenset({"svc", "superior vena cava", "vena cava", "ivc", "cavoatrial", "cavoatrial junction",
+                                "caval", "atrium", "atrial", "brachiocephalic", "subclavian", "jugular", "azygos",
+                                "carina"})
 # "catheter fracture", "fractured sternotomy wires": a broken device, not a broken bone.
 FRACTURE_WORDS = frozenset((*plural_forms("fracture"), "fx"))
 DEVICE_FORMS = frozenset(form for w in DEVICE_WORDS for form in plural_forms(w))

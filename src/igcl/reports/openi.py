@@ -74,7 +74,7 @@ def read_openi_reports(archive: str | os.PathLike[str]) -> list[tuple[str, str]]
 
 
 # CheXpert observation -> the MeSH major heading(s) NLM's indexers use for it in OpenI. Only observations with
-# unambiguous headings are scored (Lung Opacity, Support Devices and the rest map to many overlapping headings).
+# unambiguous headings are scored (Lung Opacity, Pleural Other and the rest map to many overlapping headings).
 MESH_HEADINGS: dict[str, tuple[str, ...]] = {
     "No Finding": ("normal",),
     "Cardiomegaly": ("Cardiomegaly",),
@@ -85,6 +85,11 @@ MESH_HEADINGS: dict[str, tuple[str, ...]] = {
     "Consolidation": ("Consolidation",),
     "Pneumonia": ("Pneumonia",),
     "Fracture": ("Fractures, Bone",),
+    "Lung Lesion": ("Nodule", "Mass"),
+    # ("Surgical Instruments", the indexers' heading for clips and sternotomy wires, is left out: CheXpert does not
+    # count those as support devices)
+    "Support Devices": ("Catheters, Indwelling", "Implanted Medical Device", "Tube, Inserted", "Medical Device",
+                        "Stents"),
 }
 NOT_INDEXED = "No Indexing"
 

@@ -267,6 +267,18 @@ CASES = [
      {"Cardiomegaly": 0, "Enlarged Cardiomediastinum": 0, "No Finding": 1}),
     ("Opacity at the right base, lungs are otherwise clear.", "Opacity/DP right/A base/A lungs/A clear/DP",
      "Opacity>located_at>base right>modify>base clear>located_at>lungs", {"Lung Opacity": 1}),
+    # support devices as CheXpert counts them: a tip in the great veins is a line's; hardware counts, clips do not
+    ("Left chest port with its tip in the mid SVC.", "Left/A chest/A port/DP tip/DP mid/A SVC/A",
+     "Left>modify>chest port>located_at>chest tip>located_at>SVC mid>modify>SVC",
+     {"Support Devices": 1, "No Finding": 1}),
+    ("The tip projects over the cavoatrial junction.", "tip/DP cavoatrial+junction/A",
+     "tip>located_at>cavoatrial+junction", {"Support Devices": 1, "No Finding": 1}),
+    ("Aortic valve prosthesis and right shoulder arthroplasty.",
+     "Aortic/A valve+prosthesis/DP right/A shoulder/A arthroplasty/DP",
+     "valve+prosthesis>located_at>Aortic right>modify>shoulder arthroplasty>located_at>shoulder",
+     {"Support Devices": 1, "No Finding": 1}),
+    ("Surgical clips in the right axilla.", "Surgical/DP clips/DP right/A axilla/A",
+     "Surgical>modify>clips clips>located_at>axilla right>modify>axilla", {"No Finding": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
