@@ -89,7 +89,8 @@ FINDING_WORDS: frozenset[str] = frozenset({
     "pneumatocele", "subsegmental", "crowding", "eventration", "sequela", "sequelae", "fusion", "curvature",
     "dextroscoliosis", "levoscoliosis", "aeration", "spurring", "irregularity", "collection", "dislocation",
     "obscuration", "wedging", "pneumonitis", "fullness", "hypertension", "pectus", "fat", "tubing", "shunt",
-    "indistinctness", "plethora", "hyperlucency",
+    "indistinctness", "plethora", "hyperlucency", "demineralization", "obstruction", "air trapping", "retraction",
+    "osteoarthritis", "foreign body", "bullet", "lymphoma", "hyperostosis", "sclerosis", "fragment",
 })
 FINDINGS: frozenset[str] = frozenset(form for w in FINDING_WORDS | DEVICE_WORDS for form in plural_forms(w))
 
@@ -124,6 +125,8 @@ DESCRIPTORS: frozenset[str] = frozenset({
     "exaggerated", "nonspecific", "non-specific", "sclerotic", "asymmetric", "indistinct", "destructive",
     "tuberculous", "cystic", "fibrotic", "senescent", "accentuated", "underinflated", "well-inflated",
     "engorged", "congestive", "distended", "plethoric", "deviated", "shifted", "compressive", "passive",
+    "bandlike", "band-like", "platelike", "plate-like", "curvilinear", "early", "kyphotic", "scoliotic", "reactive",
+    "symmetric", "generalized", "radiopaque", "partial", "diminished",
     # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
     # "position of the PICC line", "endotracheal tube tip")
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
@@ -157,6 +160,7 @@ ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
     "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "lymph node", "node",
     "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal", "vascularity", "septal", "caval", "valve",
+    "endplate", "marrow", "mitral", "glenoid", "femur", "femoral", "hip", "knee", "ankle", "pelvis",
 })
 ANAT_PART_WORDS: frozenset[str] = frozenset({
     "silhouette", "contour", "size", "volume", "base", "apex", "angle", "margin", "border", "region", "zone",

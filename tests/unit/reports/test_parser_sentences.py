@@ -279,6 +279,12 @@ CASES = [
      {"Support Devices": 1, "No Finding": 1}),
     ("Surgical clips in the right axilla.", "Surgical/DP clips/DP right/A axilla/A",
      "Surgical>modify>clips clips>located_at>axilla right>modify>axilla", {"No Finding": 1}),
+    ("Bandlike opacity in the left base consistent with atelectasis.",
+     "Bandlike/DP opacity/DP left/A base/A atelectasis/DP",
+     "Bandlike>modify>opacity opacity>located_at>base left>modify>base opacity>suggestive_of>atelectasis",
+     {"Lung Opacity": 1, "Atelectasis": 1}),
+    ("Endplate sclerosis of the thoracic spine.", "Endplate/A sclerosis/DP thoracic/A spine/A",
+     "sclerosis>located_at>Endplate sclerosis>located_at>spine thoracic>modify>spine", {"No Finding": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
