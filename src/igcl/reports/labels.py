@@ -33,7 +33,7 @@ _MAPPED_WORDS = frozenset().union(
     lx.CHEXPERT_BY_WORD, lx.EFFUSION_WORDS, lx.PLEURAL_OTHER_WORDS, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS,
     lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS,
     lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS, lx.PNEUMOTHORAX_AT_PLEURA_WORDS, lx.COLLECTION_WORDS,
-    lx.TIP_WORDS)
+    lx.TIP_WORDS, lx.INTERSTITIAL_PATTERN_WORDS)
 
 
 def mention_observations(word: str, label: str, anatomy: set[str], modifiers: set[str]) -> list[tuple[str, float]]:
@@ -71,7 +71,8 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
             found.append(("Pneumothorax", value))
     elif word in lx.LUNG_OPACITY_SCAR_WORDS:
         found.append(("Lung Opacity", value))
-    if word in lx.AIRSPACE_DISEASE_WORDS and anatomy & lx.AIRSPACE_ANATOMY:
+    if (word in lx.AIRSPACE_DISEASE_WORDS and anatomy & lx.AIRSPACE_ANATOMY) or (
+            word in lx.INTERSTITIAL_PATTERN_WORDS and anatomy & lx.INTERSTITIAL_ANATOMY):
         found.append(("Lung Opacity", value))
     for region, name in ((lx.HEART_ANATOMY, "Cardiomegaly"), (lx.MEDIASTINUM_ANATOMY, "Enlarged Cardiomediastinum")):
         if anatomy & region:

@@ -353,6 +353,9 @@ LUNG_OPACITY_SCAR_WORDS = frozenset({"scarring", "scar", "scars"})
 ENLARGED_WORDS = frozenset({"enlarged", "enlargement", "prominent", "prominence", "large", "widened", "widening",
                             "enlarging", "borderline"})
 AIRSPACE_ANATOMY = frozenset({"airspace", "air space", "airspaces", "alveolar"})
+# "increased interstitial markings", "reticular pattern": CheXpert's Lung Opacity mentions.
+INTERSTITIAL_ANATOMY = frozenset({"interstitial", "interstitium"})
+INTERSTITIAL_PATTERN_WORDS = frozenset({"markings", "marking", "pattern", "prominence", "thickening"})
 AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnormalities"})
 # "left chest XXXX with its tip in the mid SVC": a tip in the great veins, the heart or at the carina belongs to
 # a line or tube, whether or not the report (or its de-identification) names it.

@@ -285,6 +285,11 @@ CASES = [
      {"Lung Opacity": 1, "Atelectasis": 1}),
     ("Endplate sclerosis of the thoracic spine.", "Endplate/A sclerosis/DP thoracic/A spine/A",
      "sclerosis>located_at>Endplate sclerosis>located_at>spine thoracic>modify>spine", {"No Finding": 1}),
+    # interstitial markings are CheXpert's Lung Opacity; normal ones are a negative mention
+    ("Mild interstitial prominence.", "Mild/DP interstitial/A prominence/DP",
+     "Mild>modify>prominence prominence>located_at>interstitial", {"Lung Opacity": 1}),
+    ("Interstitial markings are within normal limits.", "Interstitial/A markings/DP normal/DP",
+     "markings>located_at>Interstitial normal>modify>markings", {"Lung Opacity": 0, "No Finding": 1}),
     # a position word as the predicate states a finding
     ("The trachea is midline.", "trachea/A midline/DP", "midline>located_at>trachea", {"No Finding": 1}),
     ("The trachea is deviated to the right.", "trachea/A deviated/DP right/A", "deviated>located_at>trachea",
