@@ -52,7 +52,8 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
     found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.EDEMA_WORDS and anatomy & lx.NONPULMONARY_EDEMA_ANATOMY:
         return []
-    if word in lx.VASCULAR_CONGESTION_WORDS and anatomy & lx.VASCULAR_ANATOMY:
+    if word in lx.VASCULAR_CONGESTION_WORDS and (anatomy & lx.VASCULAR_ANATOMY or (
+            word in lx.VESSEL_ONLY_CONGESTION_WORDS and anatomy & lx.LUNG_ANATOMY_FOR_VESSELS)):
         found.append(("Edema", value))
     if word in lx.TIP_WORDS and anatomy & lx.DEVICE_TIP_ANATOMY:
         found.append(("Support Devices", value))

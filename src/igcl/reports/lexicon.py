@@ -383,6 +383,9 @@ VASCULAR_CONGESTION_WORDS = frozenset({
 EDEMA_WORDS = frozenset({"edema"})
 NONPULMONARY_EDEMA_ANATOMY = frozenset({"soft tissue", "soft tissues", "extremity", "extremities", "breast",
                                         "breasts", "neck", "chest wall", "skin"})
+# Only vessels engorge or cephalize in the lungs: "the pulmonary XXXX are engorged" (the vessel word masked) is Edema.
+VESSEL_ONLY_CONGESTION_WORDS = frozenset({"engorged", "engorgement", "cephalization"})
+LUNG_ANATOMY_FOR_VESSELS = frozenset({"pulmonary", "lung", "lungs", "hilar", "perihilar"})
 # "congestive heart failure", "cardiac failure": Edema (CheXpert's "heart failure"); "respiratory failure" is not.
 HEART_FAILURE_WORDS = frozenset({"failure"})
 HEART_FAILURE_MODIFIERS = frozenset({"congestive"})

@@ -216,6 +216,7 @@ CASES = [
      "Indistinct>located_at>vascular margination>modify>vascular", {"Edema": 1}),
     ("The pulmonary vessels are engorged.", "pulmonary/A vessels/A engorged/DP",
      "pulmonary>modify>vessels engorged>located_at>vessels", {"Edema": 1}),
+    ("The pulmonary XXXX are engorged.", "pulmonary/A engorged/DP", "engorged>located_at>pulmonary", {"Edema": 1}),
     ("Findings of congestive heart failure.", "Findings/DP congestive/DP heart/A failure/DP",
      "congestive>modify>failure failure>located_at>heart", {"Edema": 1}),
     ("Pulmonary vascular engorgement appears within limits of normal.",
