@@ -5,7 +5,8 @@ Each observation node (OBS-*) is mapped to CheXpert observations by its text and
 at *pleural* → Pleural Other, *enlarged* at *heart*/*cardiac* → Cardiomegaly, at *mediastinal* → Enlarged
 Cardiomediastinum, *normal*/*unremarkable* at those → a negative mention of the same observation, *tube*/*line*/
 *catheter* → Support Devices (a *line* at *pleural* is the pleural line of a pneumothorax, not a device),
-*prominence*/*engorgement*/*indistinct* at the pulmonary vessels and *failure* at *heart* → Edema, and so on. A mention's value follows its label: OBS-DP 1, OBS-U -1, OBS-DA 0.
+*prominence*/*engorgement*/*indistinct* at the pulmonary vessels and *failure* at *heart* → Edema, and so on. A
+mention's value follows its label: OBS-DP 1, OBS-U -1, OBS-DA 0.
 
 Within a report, as the CheXpert labeler aggregates, positive wins over uncertain, uncertain over negative; an
 observation never mentioned is ``None``.
@@ -49,9 +50,9 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
         return []
     if word in lx.FRACTURE_WORDS and modifiers & lx.DEVICE_FORMS:
         return []
-    found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.EDEMA_WORDS and anatomy & lx.NONPULMONARY_EDEMA_ANATOMY:
         return []
+    found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
     if word in lx.VASCULAR_CONGESTION_WORDS and (anatomy & lx.VASCULAR_ANATOMY or (
             word in lx.VESSEL_ONLY_CONGESTION_WORDS and anatomy & lx.LUNG_ANATOMY_FOR_VESSELS)):
         found.append(("Edema", value))
@@ -64,11 +65,9 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
     if anatomy & lx.PLEURAL_ANATOMY:
         if word in lx.PLEURAL_OTHER_WORDS:
             found.append(("Pleural Other", value))
-        if word in lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS or (
-                word in lx.COLLECTION_WORDS and modifiers & lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS):
+        if _is_or_holds(word, modifiers, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS):
             found.append(("Pleural Effusion", value))
-        if word in lx.PNEUMOTHORAX_AT_PLEURA_WORDS or (
-                word in lx.COLLECTION_WORDS and modifiers & lx.PNEUMOTHORAX_AT_PLEURA_WORDS):
+        if _is_or_holds(word, modifiers, lx.PNEUMOTHORAX_AT_PLEURA_WORDS):
             found.append(("Pneumothorax", value))
     elif word in lx.LUNG_OPACITY_SCAR_WORDS:
         found.append(("Lung Opacity", value))
@@ -82,6 +81,11 @@ def mention_observations(word: str, label: str, anatomy: set[str], modifiers: se
             elif word in lx.NORMAL_WORDS and label == "OBS-DP":
                 found.append((name, NEGATIVE))
     return found
+
+
+def _is_or_holds(word: str, modifiers: set[str], contents: frozenset[str]) -> bool:
+    """``word`` is one of ``contents`` ("pleural fluid"), or a collection of one ("pleural fluid collection")."""
+    return word in contents or (word in lx.COLLECTION_WORDS and not modifiers.isdisjoint(contents))
 
 
 @lru_cache(maxsize=1 << 16)

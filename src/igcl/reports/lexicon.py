@@ -135,8 +135,8 @@ DESCRIPTORS: frozenset[str] = frozenset({
 
 # --- anatomy --------------------------------------------------------------------------------------------------
 ANAT_POSITION: frozenset[str] = frozenset({
-    "left", "right", "bilateral", "bilaterally", "both", "upper", "lower", "mid", "middle", "midline", "median", "basal",
-    "basilar", "bibasilar", "bibasal", "apical", "biapical", "perihilar", "peribronchial", "retrocardiac",
+    "left", "right", "bilateral", "bilaterally", "both", "upper", "lower", "mid", "middle", "midline", "median",
+    "basal", "basilar", "bibasilar", "bibasal", "apical", "biapical", "perihilar", "peribronchial", "retrocardiac",
     "subsegmental", "segmental", "lateral", "medial", "anterior", "posterior", "superior", "inferior", "central",
     "peripheral", "distal", "proximal", "ipsilateral", "contralateral", "right-sided", "left-sided",
     "thoracic", "lumbar", "cervical", "dorsal", "infrahilar", "suprahilar", "paratracheal", "paramediastinal",
@@ -192,7 +192,23 @@ NEGATION_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
 })
 # Two-way negations that report a change since the last study: "effusion has resolved since the prior exam" still
 # negates the effusion (unlike "nodule, not seen on prior exams").
-CHANGE_NEGATIONS: frozenset[str] = frozenset({"resolved", "removed", "cleared", "no"})
+CHANGE_NEGATIONS: frozenset[str] = frozenset({"resolved", "removed", "cleared", "no"})  # "no": "no longer"
+
+
+def _with_adverb(phrases: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]) -> tuple[tuple[str, ...], ...]:
+    """``(head, tail)`` exclusion phrases with an adverb between: "cannot be" + "completely" + "excluded"."""
+    return tuple((*head, adverb, *tail) for adverb in ("completely", "entirely", "totally", "fully")
+                 for head, tail in phrases)
+
+
+# "a small effusion cannot be completely excluded" (these may follow what they hedge) ...
+_ADVERB_EXCLUSIONS_PASSIVE = _with_adverb((
+    (("cannot", "be"), ("excluded",)), (("can", "not", "be"), ("excluded",)), (("not",), ("excluded",)),
+    (("not", "be"), ("excluded",)), (("cannot", "be"), ("ruled", "out")), (("not",), ("ruled", "out"))))
+# ... and "difficult to entirely exclude a pneumonia" (these precede it)
+_ADVERB_EXCLUSIONS_ACTIVE = _with_adverb((
+    (("cannot",), ("exclude",)), (("can", "not"), ("exclude",)), (("difficult", "to"), ("exclude",)),
+    (("difficult", "to"), ("rule", "out"))))
 HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("may",), ("might",), ("could",), ("possible",), ("possibly",), ("probable",), ("probably",), ("likely",),
     ("questionable",), ("question", "of"), ("suspicious", "for"), ("concerning", "for"), ("suggestive", "of"),
@@ -207,14 +223,7 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("concern", "for"), ("correlate", "for"), ("correlation", "for"), ("correlate", "clinically", "for"),
     ("consideration",), ("unlikely",), ("should", "be", "excluded"), ("suspicion", "for"),
     ("evaluation", "for"), ("evaluate", "for"), ("assess", "for"), ("assessment", "for"), ("to", "exclude"),
-    # "cannot be completely excluded", "difficult to entirely exclude": the adverb must not break the phrase
-    *((*head, adverb, *tail) for adverb in ("completely", "entirely", "totally", "fully")
-      for head, tail in ((("cannot", "be"), ("excluded",)), (("can", "not", "be"), ("excluded",)),
-                         (("cannot",), ("exclude",)), (("can", "not"), ("exclude",)), (("not",), ("excluded",)),
-                         (("not", "be"), ("excluded",)), (("difficult", "to"), ("exclude",)),
-                         (("cannot", "be"), ("ruled", "out")), (("not",), ("ruled", "out")),
-                         (("difficult", "to"), ("rule", "out")))),
-    ("difficult", "to", "rule", "out"),
+    ("difficult", "to", "rule", "out"), *_ADVERB_EXCLUSIONS_PASSIVE, *_ADVERB_EXCLUSIONS_ACTIVE,
 })
 HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
@@ -224,10 +233,7 @@ HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("consideration",),  # "a superimposed pneumonia would be a consideration"
     ("unlikely",), ("should", "be", "excluded"),
     ("differential",),  # "pneumonia is in the differential"
-    *((*head, adverb, *tail) for adverb in ("completely", "entirely", "totally", "fully")
-      for head, tail in ((("cannot", "be"), ("excluded",)), (("can", "not", "be"), ("excluded",)),
-                         (("not",), ("excluded",)), (("not", "be"), ("excluded",)),
-                         (("cannot", "be"), ("ruled", "out")), (("not",), ("ruled", "out")))),
+    *_ADVERB_EXCLUSIONS_PASSIVE,
 })
 # Hedge cues that do not lift a negation already in force: "no opacity to suggest pneumonia" negates pneumonia.
 HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({

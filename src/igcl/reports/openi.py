@@ -19,7 +19,7 @@ import sys
 import tarfile
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,12 +139,17 @@ class Agreement:
         return 2 * p * r / (p + r) if p + r > 0 else float("nan")
 
 
+def indexed_studies(studies: Iterable[str], mesh: Mapping[str, frozenset[str]]) -> list[str]:
+    """Those of ``studies`` that the indexers indexed (a MeSH record, not ``No Indexing``)."""
+    return [s for s in studies if mesh.get(s) and NOT_INDEXED not in mesh[s]]
+
+
 def label_agreement(labels: Mapping[str, Mapping[str, float | None]],
                     mesh: Mapping[str, frozenset[str]]) -> list[Agreement]:
     """One :class:`Agreement` per :data:`MESH_HEADINGS` entry: a study counts as positive by us when its label is
     1.0 and by the indexers when one of the headings is among its major terms. Studies the indexers marked
     ``No Indexing`` (or that have no MeSH record) are left out."""
-    studies = [s for s in labels if mesh.get(s) and NOT_INDEXED not in mesh[s]]
+    studies = indexed_studies(labels, mesh)
     rows = []
     for observation, headings in MESH_HEADINGS.items():
         ours = {s for s in studies if labels[s].get(observation) == 1.0}
