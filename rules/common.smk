@@ -13,6 +13,22 @@ validate(config, "../workflow/schemas/config.schema.yaml")
 PHANTOM_ROOT = "data/phantom"
 SRC = Path(workflow.basedir) / "src" / "igcl"
 
+# The one list of methods (src/igcl/methods.py): the rules ask it which report side a method reads and at which
+# pretraining seeds it runs. It imports nothing heavy, so reading it here costs nothing.
+sys.path.insert(0, str(SRC.parent))
+from igcl.methods import BASELINES, GRAPHS, METHOD_NAMES, TEXT, get_method, method_seeds
+
+for _method in config["methods"]:
+    if _method not in METHOD_NAMES:
+        raise ValueError(f"config methods: unknown method {_method!r}; known methods: {', '.join(METHOD_NAMES)}")
+METHOD_PATTERN = "|".join(METHOD_NAMES)
+
+
+def method_runs():
+    """(method, pretraining seed) of every pretrain and evaluate job: one per seed of pretrain.seeds, once for an
+    unseeded method (pixels: the same encoder at any seed)."""
+    return [(m, seed) for m in config["methods"] for seed in method_seeds(m, config["pretrain"]["seeds"])]
+
 # Rules run `igcl <stage>` from this checkout's src/ with the job's Python: under --use-conda the stage's conda
 # environment (envs/*.yaml hold igcl's dependencies, not igcl), otherwise the interpreter running Snakemake, so a
 # run through .venv/bin/snakemake works without activating the environment.

@@ -1,29 +1,40 @@
-# Stage 4: contrastive pretraining, one job per method (igcl | convirt | image_only | random):
-# image shard (+ graphs for igcl, report texts via the manifest for convirt) -> results/pretrain/{method}/
-# (checkpoint.safetensors, config.json, train_log.csv, vocabulary/tokenizer). A killed job resumes from
-# results/pretrain/{method}/resume/ when rerun. GPU: snakemake --configfile config/gpu.yaml (see that file).
+# Stage 4: pretraining, one job per (method, pretraining seed) (methods: src/igcl/methods.py; seeds:
+# pretrain.seeds): image shard (+ graphs for igcl, report texts via the manifest for convirt) ->
+# results/pretrain/{method}/seed{seed}/ (checkpoint.safetensors, config.json, train_log.csv, vocabulary/tokenizer).
+# The baselines write their encoder there too (random: the seeded initialisation; pixels: the PCA).
+# A killed job resumes from results/pretrain/{method}/seed{seed}/resume/ when rerun.
+# GPU: snakemake --configfile config/gpu.yaml (see that file).
 
 
 def get_pretrain_input(wildcards):
     inputs = {
         "images": "data/images/pretrain.npy",
         "index": "data/images/pretrain.index.parquet",
-        "code": stage_sources("models", "train", "losses.py", "cli/pretrain.py"),
+        "code": stage_sources("models", "train", "losses.py", "methods.py", "cli/pretrain.py"),
     }
-    if wildcards.method == "igcl":
+    side = get_method(wildcards.method).report_side
+    if side == GRAPHS:
         inputs["graphs"] = "data/graphs"
-    if wildcards.method == "convirt":
+    if side == TEXT:
         inputs["manifest"] = "data/manifests/pretrain.parquet"
     return inputs
 
 
 def get_pretrain_report_args(wildcards, input):
     # Only the report side the method reads, so graphs do not rerun convirt and the manifest does not rerun igcl.
-    if wildcards.method == "igcl":
+    side = get_method(wildcards.method).report_side
+    if side == GRAPHS:
         return f"--graphs {input.graphs}"
-    if wildcards.method == "convirt":
+    if side == TEXT:
         return f"--manifest {input.manifest}"
     return ""
+
+
+def get_pretrain_settings(wildcards):
+    """The pretrain section with this job's own seed in place of the seed list, so adding a seed to
+    pretrain.seeds plans only that seed's jobs."""
+    values = {key: value for key, value in config["pretrain"].items() if key != "seeds"}
+    return shlex.quote(json.dumps({**values, "seed": int(wildcards.seed)}, sort_keys=True))
 
 
 def get_pretrain_launcher(wildcards, resources):
@@ -46,22 +57,23 @@ rule pretrain:
     input:
         unpack(get_pretrain_input),
     output:
-        checkpoint="results/pretrain/{method}/checkpoint.safetensors",
-        config="results/pretrain/{method}/config.json",
-        train_log="results/pretrain/{method}/train_log.csv",
+        checkpoint="results/pretrain/{method}/seed{seed}/checkpoint.safetensors",
+        config="results/pretrain/{method}/seed{seed}/config.json",
+        train_log="results/pretrain/{method}/seed{seed}/train_log.csv",
     log:
-        "logs/pretrain/{method}.log",
+        "logs/pretrain/{method}/seed{seed}.log",
     benchmark:
-        "benchmarks/pretrain/{method}.tsv"
+        "benchmarks/pretrain/{method}/seed{seed}.tsv"
     conda:
         "../envs/torch.yaml"
     params:
-        settings=settings("pretrain"),
+        settings=get_pretrain_settings,
         report_args=get_pretrain_report_args,
         launcher=get_pretrain_launcher,
-        out="results/pretrain/{method}",
+        out="results/pretrain/{method}/seed{seed}",
     wildcard_constraints:
-        method="igcl|convirt|image_only|random",
+        method=METHOD_PATTERN,
+        seed=r"\d+",
     threads: workflow.cores
     resources:
         mem_mb=get_pretrain_mem_mb,

@@ -9,19 +9,21 @@ REPORT_FIGURES = {
 
 def get_report_outputs():
     """The report's output files; `rule all` depends on them."""
-    return ["results/summary.md"] + [f"results/figures/{name}.png" for name in REPORT_FIGURES]
+    return ["results/summary.md", "results/comparisons.parquet"] + [
+        f"results/figures/{name}.png" for name in REPORT_FIGURES]
 
 
 def get_report_input(wildcards):
     tables = {}
-    for method in config["methods"]:
-        tables[method] = get_evaluate_outputs(method)
+    for method, seed in method_runs():
+        tables[f"{method}_seed{seed}"] = get_evaluate_outputs(method, seed)
     return tables | {"code": stage_sources("evaluate/report.py", "evaluate/summary.py", "evaluate/plots.py",
-                                           "evaluate/results.py", "evaluate/config.py", "cli/report.py")}
+                                           "evaluate/results.py", "evaluate/config.py", "evaluate/compare.py",
+                                           "evaluate/metrics.py", "methods.py", "cli/report.py")}
 
 
 def get_report_eval_dirs(wildcards):
-    return " ".join(f"results/eval/{method}" for method in config["methods"])
+    return " ".join(f"results/eval/{method}/seed{seed}" for method, seed in method_runs())
 
 
 rule report:
@@ -29,6 +31,7 @@ rule report:
         unpack(get_report_input),
     output:
         summary=report("results/summary.md", caption="../workflow/report/summary.rst", category="Summary"),
+        comparisons="results/comparisons.parquet",
         label_efficiency=report("results/figures/label_efficiency.png", caption=REPORT_FIGURES["label_efficiency"],
                                 category="Evaluation"),
         roc=report("results/figures/roc.png", caption=REPORT_FIGURES["roc"], category="Evaluation"),
@@ -50,4 +53,4 @@ rule report:
         runtime=10,
     shell:
         "igcl report --settings {params.settings} --eval-dirs {params.eval_dirs} --out {output.summary} "
-        "--figures {params.figures} --log {log}"
+        "--comparisons {output.comparisons} --figures {params.figures} --log {log}"

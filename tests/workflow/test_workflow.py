@@ -15,7 +15,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 TINY = Path(__file__).with_name("tiny_config.yaml")
 COPIED = ("Snakefile", "config.yaml", "rules", "workflow", "envs", "src", "config")
-ALL_JOBS = {"phantom": 2, "ingest": 2, "images": 2, "parse": 1, "pretrain": 4, "evaluate": 4, "report": 1}
+METHODS = ("igcl", "convirt", "image_only", "random", "pixels")
+ALL_JOBS = {"phantom": 2, "ingest": 2, "images": 2, "parse": 1, "pretrain": 5, "evaluate": 5, "report": 1}
 
 pytestmark = pytest.mark.slow
 
@@ -28,15 +29,19 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
+def _write(workdir: Path, change: str) -> Path:
+    override = workdir / "change.yaml"
+    override.write_text(change + "\n")
+    return override
+
+
 def planned_jobs(workdir: Path, change: str | None = None, *args: str) -> dict[str, int]:
     """The dry run's job counts per rule (without `all`), read from its 'Job stats' table.
 
     ``change`` is YAML merged over the tiny config (a second --configfile: typed values, unlike --config's strings).
     """
     if change is not None:
-        override = workdir / "change.yaml"
-        override.write_text(change + "\n")
-        args = ("--configfile", str(TINY), str(override), *args)
+        args = ("--configfile", str(TINY), str(_write(workdir, change)), *args)
     result = snakemake(workdir, "-n", *args)
     text = result.stdout + result.stderr
     if "Nothing to be done" in text:
@@ -64,15 +69,22 @@ def pipeline(tmp_path_factory) -> Path:
 
 
 def test_full_run_writes_the_report(pipeline):
+    import polars as pl
+
     summary = (pipeline / "results" / "summary.md").read_text()
-    for method in ("igcl", "convirt", "image_only", "random"):
-        assert method in summary
+    for method in METHODS:
+        assert f"| {method} |" in summary
+    assert "## Paired differences of mean AUROC (linear probe)" in summary
     for figure in ("label_efficiency", "roc", "retrieval"):
         assert (pipeline / "results" / "figures" / f"{figure}.png").stat().st_size > 1000
-    for method in ("igcl", "convirt", "image_only", "random"):
-        assert (pipeline / "results" / "pretrain" / method / "checkpoint.safetensors").is_file()
-        assert (pipeline / "logs" / "pretrain" / f"{method}.log").is_file()
-        assert (pipeline / "benchmarks" / "evaluate" / f"{method}.tsv").is_file()
+    for method in METHODS:
+        assert (pipeline / "results" / "pretrain" / method / "seed0" / "checkpoint.safetensors").is_file()
+        assert (pipeline / "logs" / "pretrain" / method / "seed0.log").is_file()
+        assert (pipeline / "benchmarks" / "evaluate" / method / "seed0.tsv").is_file()
+    comparisons = pl.read_parquet(pipeline / "results" / "comparisons.parquet")
+    pairs = set(comparisons.select("method_a", "method_b").unique().iter_rows())
+    assert len(pairs) == len(METHODS) * (len(METHODS) - 1) // 2
+    assert comparisons.filter(pl.col("method_b") == "pixels")["baseline"].all()
 
 
 def test_complete_run_has_nothing_to_do(pipeline):
@@ -80,7 +92,7 @@ def test_complete_run_has_nothing_to_do(pipeline):
 
 
 def test_evaluation_value_reruns_evaluate_and_report_only(pipeline):
-    assert planned_jobs(pipeline, "evaluate: {n_bootstrap: 21}") == {"evaluate": 4, "report": 1}
+    assert planned_jobs(pipeline, "evaluate: {n_bootstrap: 21}") == {"evaluate": 5, "report": 1}
 
 
 def test_report_value_reruns_report_only(pipeline):
@@ -88,14 +100,28 @@ def test_report_value_reruns_report_only(pipeline):
 
 
 def test_parse_value_reruns_parse_and_downstream(pipeline):
-    # convirt reads report text, image_only and random no reports: only igcl's pretraining uses the graphs;
+    # convirt reads report text, image_only and the baselines no reports: only igcl's pretraining uses the graphs;
     # every evaluate job reads them for retrieval.
     assert planned_jobs(pipeline, "graphs: {rows_per_shard: 7}") == {
-        "parse": 1, "pretrain": 1, "evaluate": 4, "report": 1}
+        "parse": 1, "pretrain": 1, "evaluate": 5, "report": 1}
 
 
 def test_pretrain_value_reruns_pretrain_and_downstream(pipeline):
-    assert planned_jobs(pipeline, "pretrain: {epochs: 2}") == {"pretrain": 4, "evaluate": 4, "report": 1}
+    assert planned_jobs(pipeline, "pretrain: {epochs: 2}") == {"pretrain": 5, "evaluate": 5, "report": 1}
+
+
+def test_adding_a_pretraining_seed_plans_only_that_seeds_jobs(pipeline):
+    """seeds [0] -> [0, 1]: one pretrain and one evaluate job per seeded method at seed 1 (pixels is unseeded:
+    its one encoder stays), then the report; nothing of seed 0 reruns."""
+    assert planned_jobs(pipeline, "pretrain: {seeds: [0, 1]}") == {"pretrain": 4, "evaluate": 4, "report": 1}
+    result = snakemake(pipeline, "-n", "-p", "--configfile", str(TINY),
+                       str(_write(pipeline, "pretrain: {seeds: [0, 1]}")))
+    text = result.stdout + result.stderr
+    planned = set(re.findall(r"output: (results/(?:pretrain|eval)/\w+/seed\d+)/", text))
+    seeded = ("igcl", "convirt", "image_only", "random")
+    assert planned == {f"results/pretrain/{m}/seed1" for m in seeded} | {f"results/eval/{m}/seed1" for m in seeded}
+    # the report reads both seeds of the seeded methods and pixels' one run
+    assert "results/eval/igcl/seed0 results/eval/igcl/seed1" in text and "results/eval/pixels/seed0" in text
 
 
 def test_phantom_seed_reruns_everything(pipeline):
@@ -105,7 +131,7 @@ def test_phantom_seed_reruns_everything(pipeline):
 def test_evaluation_set_size_leaves_pretraining_alone(pipeline):
     """The CheXpert tree is its own job: a bigger evaluation set re-ingests and re-evaluates, no pretraining."""
     assert planned_jobs(pipeline, "phantom: {eval_train_studies: 31}") == {
-        "phantom": 1, "ingest": 1, "images": 1, "evaluate": 4, "report": 1}
+        "phantom": 1, "ingest": 1, "images": 1, "evaluate": 5, "report": 1}
 
 
 def test_pretraining_set_size_leaves_the_chexpert_tree_alone(pipeline):
@@ -119,7 +145,7 @@ def test_parser_source_change_reruns_parse_and_downstream_only(pipeline):
     original = parser.read_text()
     try:
         parser.write_text(original + "\n# an edit\n")
-        assert planned_jobs(pipeline) == {"parse": 1, "pretrain": 1, "evaluate": 4, "report": 1}
+        assert planned_jobs(pipeline) == {"parse": 1, "pretrain": 1, "evaluate": 5, "report": 1}
     finally:
         parser.write_text(original)
         # restore the old mtime ordering: the output is newer than the source again
@@ -133,7 +159,7 @@ def test_slurm_profile_plans_every_job_with_a_gpu_for_pretrain(pipeline):
     for rule, count in ALL_JOBS.items():
         assert re.search(rf"^{rule}\s+{count}$", stats, flags=re.M), rule
     pretrain_jobs = [block for block in text.split("rule ") if block.startswith("pretrain:")]
-    assert len(pretrain_jobs) == 4
+    assert len(pretrain_jobs) == 5
     assert all(re.search(r"\bgpu=1\b", block) for block in pretrain_jobs)
     other_jobs = [block for block in text.split("rule ") if block.startswith(("evaluate:", "parse:"))]
     assert other_jobs and not any(re.search(r"\bgpu=[1-9]", block) for block in other_jobs)
@@ -151,6 +177,7 @@ def test_torchrun_two_cpu_processes_write_one_checkpoint(pipeline, tmp_path):
     for key, value in tiny["pretrain"].items():
         settings[key] = {**settings[key], **value} if isinstance(value, dict) else value
     settings["device"] = "cpu"
+    settings["seed"] = settings.pop("seeds")[0]  # what the rule passes each (method, seed) job
     out = tmp_path / "igcl"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "-m", "--", "igcl.cli.main", "pretrain", "--settings", json.dumps(settings), "--method", "igcl",

@@ -1,4 +1,4 @@
-"""``igcl pretrain``: contrastive pretraining of one method (igcl | convirt | image_only | random).
+"""``igcl pretrain``: contrastive pretraining of one method (:mod:`igcl.methods`), or a baseline's encoder.
 
 Single process: ``igcl pretrain --settings JSON --method M ...``. Several processes / GPUs: launch the same command
 under ``torchrun --nproc-per-node N -m igcl.cli.main pretrain ...``; WORLD_SIZE selects DDP.
@@ -13,8 +13,7 @@ from pathlib import Path
 from igcl.cli.torch_threads import limit_torch_threads
 from igcl.config import from_json
 from igcl.logging_utils import setup_logging
-
-METHODS = ("igcl", "convirt", "image_only", "random")
+from igcl.methods import METHOD_NAMES
 log = logging.getLogger(__name__)
 
 
@@ -22,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="igcl pretrain", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--settings", required=True, help="the config's pretrain section as JSON")
-    p.add_argument("--method", required=True, choices=METHODS)
+    p.add_argument("--method", required=True, choices=METHOD_NAMES)
     p.add_argument("--images", required=True, type=Path, help="image shard array (data/images/pretrain.npy)")
     p.add_argument("--image-index", required=True, type=Path, help="its index (data/images/pretrain.index.parquet)")
     p.add_argument("--graphs", type=Path, help="graph shard folder (data/graphs); needed by igcl")

@@ -14,8 +14,11 @@ from igcl.logging_utils import setup_logging
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="igcl report", description=__doc__)
     parser.add_argument("--settings", default="{}", help="the config.yaml 'report' section as JSON")
-    parser.add_argument("--eval-dirs", required=True, nargs="+", type=Path, help="results/eval/{method} directories")
+    parser.add_argument("--eval-dirs", required=True, nargs="+", type=Path,
+                        help="results/eval/{method}/seed{N} directories")
     parser.add_argument("--out", required=True, type=Path, help="the summary markdown file")
+    parser.add_argument("--comparisons", type=Path, default=None,
+                        help="where to write the paired comparisons table (results/comparisons.parquet)")
     parser.add_argument("--figures", required=True, type=Path, help="directory for the figure PNGs")
     parser.add_argument("--log", type=Path, default=None, help="log file")
     return parser.parse_args(argv)
@@ -25,5 +28,5 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     cfg = from_json(ReportConfig, args.settings, where="report")
-    build_report(cfg, args.eval_dirs, args.out, args.figures)
+    build_report(cfg, args.eval_dirs, args.out, args.figures, args.comparisons)
     return 0

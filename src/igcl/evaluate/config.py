@@ -139,6 +139,8 @@ class ReportConfig:
     retrieval_k: int = 5                     # precision@k column of the headline table
     roc_fraction: float = 1.0                # linear-probe label fraction whose test scores the ROC plot shows
     dpi: int = 120
+    comparison_bootstrap: int = 1000         # paired bootstrap resamples of each method-vs-method difference
+    ci_level: float = 0.95                   # confidence level of those paired intervals
 
     def __post_init__(self) -> None:
         if any(int(k) < 1 for k in self.fewshot_k):
@@ -149,3 +151,7 @@ class ReportConfig:
             raise ValueError(f"report.roc_fraction: must be in (0, 1], got {self.roc_fraction!r}")
         if not 30 <= self.dpi <= 600:
             raise ValueError(f"report.dpi: must be in [30, 600], got {self.dpi!r}")
+        if self.comparison_bootstrap < 10:
+            raise ValueError(f"report.comparison_bootstrap: must be >= 10, got {self.comparison_bootstrap!r}")
+        if not 0.5 <= self.ci_level < 1.0:
+            raise ValueError(f"report.ci_level: must be in [0.5, 1), got {self.ci_level!r}")

@@ -90,6 +90,14 @@ def probe_data(cfg: EvaluateConfig, inputs: EvaluateInputs, model, images: np.nd
     return data, info
 
 
+def checkpoint_seed(config: dict, checkpoint_dir: Path) -> int:
+    """The pretraining seed a checkpoint was trained (or, for a baseline, initialised) with."""
+    try:
+        return int(config["pretrain"]["seed"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{checkpoint_dir / 'config.json'}: no pretrain.seed ({err})") from err
+
+
 def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
                    out_dir: str | os.PathLike[str]) -> dict:
     """Evaluate ``method``'s checkpoint; write the tables into ``out_dir``; return a small summary dict."""
@@ -136,7 +144,9 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
 
     seconds = time.perf_counter() - started
     config = to_dict(cfg)
-    extra = {"method": method, "checkpoint": str(inputs.checkpoint_dir), "data": info}
+    pretrain_seed = checkpoint_seed(model.config, inputs.checkpoint_dir)
+    extra = {"method": method, "pretrain_seed": pretrain_seed,
+             "checkpoint": str(inputs.checkpoint_dir), "data": info}
     tables = [
         ("linear.parquet", linear, FRACTION_METRICS_SCHEMA),
         ("fewshot.parquet", fewshot, FEWSHOT_METRICS_SCHEMA),
@@ -150,6 +160,9 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
         log.info("removing stale %s (finetune is disabled)", out / "finetune.parquet")
         (out / "finetune.parquet").unlink()
         (out / "finetune.parquet.meta.json").unlink(missing_ok=True)
+    for _, rows, _ in tables:
+        for row in rows:
+            row["pretrain_seed"] = pretrain_seed
     for name, rows, schema in tables:
         n = write_rows(rows, out / name, schema)
         write_sidecar(out / name, config=config, rows={name: n}, seconds=seconds, extra=extra)

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from igcl.evaluate.summary import EvalResults, aggregate, retrieval_chance  # noqa: E402
+from igcl.evaluate.summary import EvalResults, aggregate, per_pretrain_seed, retrieval_chance  # noqa: E402
 from igcl.io import atomic_path  # noqa: E402
 from igcl.labels import COMPETITION_PATHOLOGIES  # noqa: E402
 
@@ -55,8 +55,8 @@ def roc_figure(results: EvalResults, path, *, fraction: float, dpi: int) -> Path
 
 
 def label_efficiency_figure(results: EvalResults, path, *, dpi: int) -> Path:
-    """Mean AUROC vs label fraction per method (line: mean over seeds; band: mean of the seeds' 95 % CIs);
-    fine-tuning (when run) dashed."""
+    """Mean AUROC vs label fraction per method (line: mean over seeds; band: mean of the seeds' 95 % CIs; small
+    dots: each pretraining seed, averaged over sampling seeds, when a method has several); fine-tuning dashed."""
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     colors = {m: f"C{i}" for i, m in enumerate(results.methods)}
     for frame, style, suffix in ((results.linear, "-", "linear"), (results.finetune, "--", "fine-tune")):
@@ -71,6 +71,11 @@ def label_efficiency_figure(results: EvalResults, path, *, dpi: int) -> Path:
             ax.plot(x, mine["value"].to_numpy(), style, marker="o", color=colors[method], label=f"{method} {suffix}")
             ax.fill_between(x, mine["ci_low"].to_numpy(), mine["ci_high"].to_numpy(), color=colors[method],
                             alpha=0.15)
+            seeds = per_pretrain_seed(frame.filter(pl.col("method") == method), "fraction").filter(
+                pl.col("pathology") == "mean")
+            if seeds["pretrain_seed"].n_unique() > 1:
+                ax.scatter(seeds["fraction"].to_numpy() * 100, seeds["value"].to_numpy(), s=10,
+                           color=colors[method], alpha=0.7, linewidths=0)
     ax.axhline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set(xscale="log", xlabel="labelled training data (% of patients)", ylabel="mean AUROC (5 pathologies)",
            title="Label efficiency")

@@ -1,4 +1,5 @@
-"""The report stage: every method's evaluate tables → figures + ``summary.md``."""
+"""The report stage: every (method, pretraining seed)'s evaluate tables → paired comparisons
+(``comparisons.parquet``), figures and ``summary.md``."""
 
 from __future__ import annotations
 
@@ -6,9 +7,15 @@ import logging
 import os
 from pathlib import Path
 
+import pyarrow as pa
+
+from igcl.evaluate.compare import COMPARISONS_SCHEMA, compare_methods
 from igcl.evaluate.config import ReportConfig
 from igcl.evaluate.plots import label_efficiency_figure, retrieval_figure, roc_figure
 from igcl.evaluate.summary import load_eval_dirs, write_summary
+from igcl.io import write_sidecar
+from igcl.methods import BASELINES
+from igcl.shards.schema import write_table
 
 log = logging.getLogger(__name__)
 
@@ -16,14 +23,26 @@ FIGURE_FILES = {"label_efficiency": "label_efficiency.png", "roc": "roc.png", "r
 
 
 def build_report(cfg: ReportConfig, eval_dirs: list[str | os.PathLike[str]], out: str | os.PathLike[str],
-                 figures_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write the figures (``FIGURE_FILES`` in ``figures_dir``) and then ``out``; returns the figure paths."""
+                 figures_dir: str | os.PathLike[str], comparisons_out: str | os.PathLike[str] | None = None
+                 ) -> dict[str, Path]:
+    """Write ``comparisons_out`` (when given), the figures (``FIGURE_FILES`` in ``figures_dir``) and then
+    ``out``; returns the figure paths."""
     results = load_eval_dirs(eval_dirs)
-    log.info("report: %d methods (%s)", len(results.methods), ", ".join(results.methods))
+    log.info("report: %d methods (%s), %d runs", len(results.methods), ", ".join(results.methods),
+             len(results.runs))
+    comparisons = compare_methods(results.scores, results.methods, baselines=BASELINES,
+                                  n_bootstrap=cfg.comparison_bootstrap, level=cfg.ci_level)
+    log.info("report: %d paired comparison rows", len(comparisons))
+    if comparisons_out is not None:
+        write_table(pa.Table.from_pandas(comparisons.to_pandas(), schema=COMPARISONS_SCHEMA, preserve_index=False),
+                    comparisons_out, COMPARISONS_SCHEMA)
+        write_sidecar(comparisons_out, config={"comparison_bootstrap": cfg.comparison_bootstrap,
+                                               "ci_level": cfg.ci_level},
+                      rows={"comparisons": len(comparisons)}, extra={"runs": [list(r) for r in results.runs]})
     figures_dir = Path(figures_dir)
     paths = {name: figures_dir / file for name, file in FIGURE_FILES.items()}
     label_efficiency_figure(results, paths["label_efficiency"], dpi=cfg.dpi)
     roc_figure(results, paths["roc"], fraction=cfg.roc_fraction, dpi=cfg.dpi)
     retrieval_figure(results, paths["retrieval"], dpi=cfg.dpi)
-    write_summary(results, cfg, out, paths)
+    write_summary(results, cfg, out, paths, comparisons)
     return paths

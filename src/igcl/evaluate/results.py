@@ -5,6 +5,7 @@
 
 ===========  =======  ======================================================================================
 method       string   pretraining method
+pretrain_seed int64   the checkpoint's pretraining seed (``results/eval/{method}/seed{N}/``)
 task         string   linear | finetune | fewshot
 fraction/k   float64  label fraction of the train split's patients (linear, finetune) / int64 positives (fewshot)
 seed         int64    sampling (and fine-tuning) seed
@@ -18,10 +19,11 @@ n_skipped    int64    bootstrap resamples skipped for lacking a class
 status       string   ok, or why the AUROC is missing / partial
 ===========  =======  ======================================================================================
 
-``scores.parquet``: the per-image test scores behind those AUROCs (for ROC curves): method, task, fraction (null
+``scores.parquet``: the per-image test scores behind those AUROCs (for ROC curves and the paired comparisons of
+:mod:`igcl.evaluate.compare`): method, pretrain_seed, task, fraction (null
 for fewshot), k (null unless fewshot), seed, pathology, row (shard row), study_id, label (1 / 0), score.
 
-``retrieval.parquet``: method, task (``retrieval``), k, seed, pathology (query class or ``mean``), precision
+``retrieval.parquet``: method, pretrain_seed, task (``retrieval``), k, seed, pathology (query class or ``mean``), precision
 (mean precision@k over the queries), ci_low, ci_high (bootstrap over queries), n_pos (queries of the class),
 n (queries = candidate reports). Zero rows for a method without a report encoder.
 """
@@ -35,7 +37,7 @@ import pyarrow as pa
 
 from igcl.shards.schema import write_table
 
-_COMMON_HEAD = [("method", pa.string()), ("task", pa.string())]
+_COMMON_HEAD = [("method", pa.string()), ("pretrain_seed", pa.int64()), ("task", pa.string())]
 _METRIC_TAIL = [
     ("seed", pa.int64()), ("pathology", pa.string()), ("auroc", pa.float64()), ("ci_low", pa.float64()),
     ("ci_high", pa.float64()), ("n_pos", pa.int64()), ("n", pa.int64()), ("n_train_pos", pa.int64()),

@@ -1,9 +1,14 @@
-"""Collect every method's evaluate tables and write ``results/summary.md`` (tables, figures, computed findings).
+"""Collect every (method, pretraining seed)'s evaluate tables and write ``results/summary.md``.
 
-Aggregation over seeds: for each (method, task, setting, pathology) the AUROC is the mean over seeds, and the
-interval is the mean over seeds of each seed's bootstrap CI bounds (``ci_low``, ``ci_high``); the spread between
-seeds is reported separately as ``sd`` (sample standard deviation; 0 with one seed). Retrieval precision is
-aggregated the same way. Cells read ``0.812 [0.781, 0.843]``; a method without a report encoder reads ``n/a``.
+Aggregation over seeds, in two steps: for each (method, pretraining seed, task, setting, pathology) the AUROC, CI
+bounds and retrieval precision are averaged over the *sampling* seeds; then over the pretraining seeds: the cell's
+value is their mean, the interval the mean of their bootstrap CI bounds, and ``sd`` the sample standard
+deviation between pretraining seeds (0 with one seed). Cells read ``0.812 [0.781, 0.843]``, or with several
+pretraining seeds ``0.812 ±0.012 [0.781, 0.843]``; a method without a report encoder reads ``n/a``.
+
+Which method is better is never read off overlapping intervals: every statement that ranks two methods cites the
+paired difference of :mod:`igcl.evaluate.compare` (``results/comparisons.parquet``) and calls a difference only
+when its CI excludes 0 ("not separable" otherwise).
 """
 
 from __future__ import annotations
@@ -16,10 +21,12 @@ from pathlib import Path
 
 import polars as pl
 
+from igcl.evaluate.compare import verdict_sentence
 from igcl.evaluate.config import ReportConfig
 from igcl.evaluate.results import OUTPUT_FILES
 from igcl.io import atomic_path
 from igcl.labels import COMPETITION_PATHOLOGIES
+from igcl.methods import get_method
 from igcl.shards.schema import read_table
 
 log = logging.getLogger(__name__)
@@ -30,9 +37,11 @@ OPTIONAL = ("finetune.parquet",)
 
 @dataclass(frozen=True)
 class EvalResults:
-    """All methods' tables concatenated (polars DataFrames with the schemas of :mod:`igcl.evaluate.results`)."""
+    """All runs' tables concatenated (polars DataFrames with the schemas of :mod:`igcl.evaluate.results`);
+    ``methods`` in the order first seen, ``runs`` every (method, pretraining seed)."""
 
     methods: tuple[str, ...]
+    runs: tuple[tuple[str, int], ...]
     linear: pl.DataFrame
     fewshot: pl.DataFrame
     finetune: pl.DataFrame
@@ -41,43 +50,55 @@ class EvalResults:
 
 
 def load_eval_dirs(eval_dirs: list[str | os.PathLike[str]]) -> EvalResults:
-    """Read every ``eval_dir``'s tables (schema-checked); one method per directory, no method twice."""
+    """Read every ``eval_dir``'s tables (schema-checked); one (method, pretraining seed) per directory, none
+    twice."""
     if not eval_dirs:
         raise ValueError("no eval directories given")
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in (*REQUIRED, *OPTIONAL)}
-    methods: list[str] = []
+    runs: list[tuple[str, int]] = []
     for directory in map(Path, eval_dirs):
-        seen: set[str] = set()
+        seen: set[tuple[str, int]] = set()
         for name in (*REQUIRED, *OPTIONAL):
             path = directory / name
             if name in OPTIONAL and not path.exists():
                 continue
             frame = pl.from_arrow(read_table(path, OUTPUT_FILES[name]))
-            seen |= set(frame["method"].unique().to_list())
+            seen |= set(frame.select("method", "pretrain_seed").unique().iter_rows())
             frames[name].append(frame)
         if len(seen) != 1:
-            raise ValueError(f"{directory}: expected the tables of one method, found {sorted(seen) or 'none'}")
-        method = seen.pop()
-        if method in methods:
-            raise ValueError(f"{directory}: method {method!r} appears in two eval directories")
-        methods.append(method)
+            raise ValueError(f"{directory}: expected the tables of one (method, pretraining seed), found "
+                             f"{sorted(seen) or 'none'}")
+        run = seen.pop()
+        if run in runs:
+            raise ValueError(f"{directory}: method {run[0]!r} at pretraining seed {run[1]} appears in two eval "
+                             "directories")
+        runs.append(run)
     empty = {name: pl.from_arrow(OUTPUT_FILES[name].empty_table()) for name in frames}
     cat = {name: pl.concat(parts) if parts else empty[name] for name, parts in frames.items()}
-    return EvalResults(tuple(methods), cat["linear.parquet"], cat["fewshot.parquet"], cat["finetune.parquet"],
-                       cat["retrieval.parquet"], cat["scores.parquet"])
+    methods = tuple(dict.fromkeys(method for method, _ in runs))
+    return EvalResults(methods, tuple(runs), cat["linear.parquet"], cat["fewshot.parquet"],
+                       cat["finetune.parquet"], cat["retrieval.parquet"], cat["scores.parquet"])
+
+
+def per_pretrain_seed(frame: pl.DataFrame, setting: str, value: str = "auroc") -> pl.DataFrame:
+    """Mean over sampling seeds per (method, pretrain_seed, setting, pathology): value, ci_low, ci_high."""
+    return (frame.group_by(["method", "pretrain_seed", setting, "pathology"], maintain_order=True)
+            .agg(pl.col(value).mean().alias("value"), pl.col("ci_low").mean(), pl.col("ci_high").mean()))
 
 
 def aggregate(frame: pl.DataFrame, setting: str, value: str = "auroc") -> pl.DataFrame:
-    """Mean over seeds per (method, setting, pathology): value, ci_low, ci_high, sd, n_seeds."""
-    return (frame.group_by(["method", setting, "pathology"], maintain_order=True)
-            .agg(pl.col(value).mean().alias("value"), pl.col("ci_low").mean(), pl.col("ci_high").mean(),
-                 pl.col(value).std().fill_null(0.0).alias("sd"), pl.len().alias("n_seeds")))
+    """Per (method, setting, pathology), over pretraining seeds (each first averaged over sampling seeds): value,
+    ci_low, ci_high (means), sd (between pretraining seeds; 0 with one), n_seeds (pretraining seeds)."""
+    return (per_pretrain_seed(frame, setting, value).group_by(["method", setting, "pathology"], maintain_order=True)
+            .agg(pl.col("value").mean(), pl.col("ci_low").mean(), pl.col("ci_high").mean(),
+                 pl.col("value").std().fill_null(0.0).alias("sd"), pl.len().alias("n_seeds")))
 
 
 def cell(row: dict | None) -> str:
     if row is None or row["value"] is None or math.isnan(row["value"]):
         return "n/a"
-    return f"{row['value']:.3f} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+    spread = f" ±{row['sd']:.3f}" if row.get("n_seeds", 1) > 1 else ""
+    return f"{row['value']:.3f}{spread} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
 
 
 def lookup(agg: pl.DataFrame, setting: str) -> dict[tuple, dict]:
@@ -94,8 +115,27 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def best_statement(what: str, methods: tuple[str, ...], values: dict[str, dict | None]) -> str | None:
-    """'At 1 %, igcl is best (0.81 [..]), ahead of convirt (0.78 [..]); their CIs overlap.'"""
+def comparison_lookup(comparisons: pl.DataFrame | None) -> dict[tuple, dict]:
+    """(task, fraction or k, method_a, method_b, pathology) -> comparison row, both orders (the reversed row with
+    the difference and CI negated)."""
+    table: dict[tuple, dict] = {}
+    if comparisons is None:
+        return table
+    for r in comparisons.iter_rows(named=True):
+        setting = r["k"] if r["task"] == "fewshot" else r["fraction"]
+        table[(r["task"], setting, r["method_a"], r["method_b"], r["pathology"])] = r
+        flipped = {**r, "method_a": r["method_b"], "method_b": r["method_a"], "diff": -r["diff"],
+                   "ci_low": -r["ci_high"], "ci_high": -r["ci_low"]}
+        if r["separable"]:
+            flipped["verdict"] = f"{r['method_a']} better" if r["ci_low"] > 0 else f"{r['method_b']} better"
+        table[(r["task"], setting, r["method_b"], r["method_a"], r["pathology"])] = flipped
+    return table
+
+
+def best_statement(what: str, methods: tuple[str, ...], values: dict[str, dict | None],
+                   paired: dict[tuple[str, str], dict] | None = None) -> str | None:
+    """'At 1 %, igcl has the highest mean (0.81 [..]), ahead of convirt (0.78 [..]); paired difference +0.030
+    [−0.010, +0.070]: not separable.' ``paired[(a, b)]`` is the comparison row of a − b (None: no comparison)."""
     scored = [(m, values[m]) for m in methods if values.get(m) and not math.isnan(values[m]["value"])]
     if not scored:
         return None
@@ -103,14 +143,12 @@ def best_statement(what: str, methods: tuple[str, ...], values: dict[str, dict |
     best, top = scored[0]
     if len(scored) == 1:
         return f"{what}, {best} (the only method with a score) reaches {cell(top)}."
-    tied = [m for m, v in scored if round(v["value"], 3) == round(top["value"], 3)]
-    if len(tied) > 1:
-        rest = f", ahead of {scored[len(tied)][0]} ({cell(scored[len(tied)][1])})" if len(scored) > len(tied) else ""
-        return f"{what}, {', '.join(tied)} tie at {top['value']:.3f}{rest}."
     second, runner = scored[1]
-    overlap = runner["ci_high"] >= top["ci_low"]
-    return (f"{what}, **{best}** is best ({cell(top)}), ahead of {second} ({cell(runner)}); their 95 % CIs "
-            + ("overlap, so the difference is not clear at this test-set size." if overlap else "do not overlap."))
+    head = f"{what}, {best} has the highest value ({cell(top)}), ahead of {second} ({cell(runner)})"
+    row = (paired or {}).get((best, second))
+    if row is None:
+        return head + "; no paired comparison, so no difference is called."
+    return head + f"; paired difference {verdict_sentence(row).split(': ', 1)[1]}."
 
 
 def retrieval_chance(results: EvalResults) -> float:
@@ -121,26 +159,43 @@ def retrieval_chance(results: EvalResults) -> float:
     return float(((counts / counts.sum()) ** 2).sum()) if counts.sum() else float("nan")
 
 
-def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
-    """Plain statements computed from the aggregated tables."""
+def paired_for(pairs: dict[tuple, dict], task: str, setting) -> dict[tuple[str, str], dict]:
+    """The mean-AUROC comparisons of one (task, setting), keyed (method_a, method_b)."""
+    return {(a, b): r for (t, v, a, b, p), r in pairs.items() if t == task and v == setting and p == "mean"}
+
+
+def baseline_statements(results: EvalResults, pairs: dict[tuple, dict], fraction: float) -> list[str]:
+    """Each learned method against each non-learned baseline at one label fraction (paired, mean AUROC)."""
+    baselines = [m for m in results.methods if get_method(m).baseline]
+    learned = [m for m in results.methods if not get_method(m).baseline]
     out = []
+    for base in baselines:
+        rows = [(m, pairs.get(("linear", fraction, m, base, "mean"))) for m in learned]
+        rows = [(m, r) for m, r in rows if r is not None]
+        if not rows:
+            continue
+        beat = [m for m, r in rows if r["separable"] and r["diff"] > 0]
+        parts = "; ".join(verdict_sentence(r) for _, r in rows)
+        tally = (f"all {len(rows)} learned methods beat {base}" if len(beat) == len(rows) else
+                 f"{len(beat)} of {len(rows)} learned methods beat {base}" + (f" ({', '.join(beat)})" if beat else ""))
+        out.append(f"Linear probe at {fmt_fraction(fraction)}: {tally} (paired 95 % CI above 0): {parts}.")
+    return out
+
+
+def findings(results: EvalResults, cfg: ReportConfig, comparisons: pl.DataFrame | None = None) -> list[str]:
+    """Plain statements computed from the aggregated tables and the paired comparisons."""
+    out = []
+    pairs = comparison_lookup(comparisons)
     lin = lookup(aggregate(results.linear, "fraction"), "fraction")
     fractions = sorted(results.linear["fraction"].unique().to_list())
     for fraction in fractions:
         s = best_statement(f"Linear probe at {fmt_fraction(fraction)} of the labels",
-                           results.methods, {m: lin.get((m, fraction, "mean")) for m in results.methods})
+                           results.methods, {m: lin.get((m, fraction, "mean")) for m in results.methods},
+                           paired_for(pairs, "linear", fraction))
         if s:
             out.append(s)
-    if "random" in results.methods and len(results.methods) > 1 and fractions:
-        low = fractions[0]
-        floor = lin.get(("random", low, "mean"))
-        if floor is not None:
-            above = [m for m in results.methods if m != "random" and lin.get((m, low, "mean"))
-                     and lin[(m, low, "mean")]["ci_low"] > floor["ci_high"]]
-            out.append(f"At {fmt_fraction(low)}, " + (
-                f"{', '.join(above)} beat{'s' if len(above) == 1 else ''} the random-weights floor "
-                f"({floor['value']:.3f}) with non-overlapping CIs." if above else
-                f"no method's CI lies above the random-weights floor ({floor['value']:.3f})."))
+    for fraction in fractions:
+        out += baseline_statements(results, pairs, fraction)
     for m in results.methods:
         gains = [(f, lin.get((m, f, "mean"))) for f in fractions]
         gains = [(f, g["value"]) for f, g in gains if g and not math.isnan(g["value"])]
@@ -150,13 +205,13 @@ def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
     few = lookup(aggregate(results.fewshot, "k"), "k")
     for k in sorted(results.fewshot["k"].unique().to_list()):
         s = best_statement(f"Few-shot with k = {k}", results.methods,
-                           {m: few.get((m, k, "mean")) for m in results.methods})
+                           {m: few.get((m, k, "mean")) for m in results.methods}, paired_for(pairs, "fewshot", k))
         if s:
             out.append(s)
     ret = lookup(aggregate(results.retrieval, "k", "precision"), "k")
     with_retrieval = [m for m in results.methods if (m, cfg.retrieval_k, "mean") in ret]
     s = best_statement(f"Image→report retrieval precision@{cfg.retrieval_k}", tuple(with_retrieval),
-                       {m: ret.get((m, cfg.retrieval_k, "mean")) for m in with_retrieval})
+                       {m: ret.get((m, cfg.retrieval_k, "mean")) for m in with_retrieval}, {})
     if s:
         out.append(s + f" Chance for these query classes is {retrieval_chance(results):.3f}.")
     skipped = [m for m in results.methods if m not in with_retrieval]
@@ -165,9 +220,23 @@ def findings(results: EvalResults, cfg: ReportConfig) -> list[str]:
     return out
 
 
+def comparison_table(results: EvalResults, comparisons: pl.DataFrame, fractions: list[float]) -> list[str]:
+    """Markdown rows: every pair's paired mean-AUROC difference per linear-probe fraction, with its verdict."""
+    pairs = comparison_lookup(comparisons)
+    body = []
+    for i, a in enumerate(results.methods):
+        for b in results.methods[i + 1:]:
+            cells = []
+            for f in fractions:
+                r = pairs.get(("linear", f, a, b, "mean"))
+                cells.append("n/a" if r is None else verdict_sentence(r).split(": ", 1)[1])
+            body.append([f"{a} − {b}"] + cells)
+    return [markdown_table(["difference"] + [f"linear {fmt_fraction(f)}" for f in fractions], body)]
+
+
 def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLike[str],
-                  figures: dict[str, Path]) -> None:
-    """``summary.md``: headline table, per-pathology tables, retrieval, figures, findings."""
+                  figures: dict[str, Path], comparisons: pl.DataFrame | None = None) -> None:
+    """``summary.md``: headline table, findings, paired comparisons, figures, per-pathology tables, retrieval."""
     out = Path(out)
     lin = lookup(aggregate(results.linear, "fraction"), "fraction")
     few = lookup(aggregate(results.fewshot, "k"), "k")
@@ -178,6 +247,7 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
     ks = [k for k in cfg.fewshot_k if k in set(results.fewshot["k"].unique().to_list())]
     retrieval_ks = sorted(results.retrieval["k"].unique().to_list())
     seeds = sorted(results.linear["seed"].unique().to_list())
+    pretrain_seeds = {m: sorted({s for mm, s in results.runs if mm == m}) for m in results.methods}
 
     header = (["method"] + [f"linear {fmt_fraction(f)}" for f in fractions] + [f"few-shot k={k}" for k in ks]
               + [f"fine-tune {fmt_fraction(f)}" for f in ft_fractions] + [f"retrieval P@{cfg.retrieval_k}"])
@@ -192,8 +262,11 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
         "",
         f"Methods: {', '.join(results.methods)}. CheXpert competition pathologies "
         f"({', '.join(COMPETITION_PATHOLOGIES)}); probes train on the CheXpert train split and test on valid. "
-        f"Every cell is the mean over {len(seeds)} seed(s) of the AUROC (retrieval: precision) with the mean of "
-        "the seeds' 95 % bootstrap CIs in brackets.",
+        f"Every cell is the mean over {len(seeds)} sampling seed(s) and the pretraining seeds of the AUROC "
+        "(retrieval: precision), ± the standard deviation between pretraining seeds where there are several, "
+        "with the mean of the 95 % bootstrap CIs in brackets. Pretraining seeds: "
+        + "; ".join(f"{m} {', '.join(map(str, s))}" + (" (not seeded: one encoder)" if not get_method(m).seeded
+                                                       else "") for m, s in pretrain_seeds.items()) + ".",
         "",
         "## Summary: mean AUROC over the five pathologies",
         "",
@@ -202,7 +275,14 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
         "## What the results show",
         "",
     ]
-    parts += [f"- {s}" for s in findings(results, cfg)] or ["- No scores to compare."]
+    parts += [f"- {s}" for s in findings(results, cfg, comparisons)] or ["- No scores to compare."]
+    if comparisons is not None and len(results.methods) > 1:
+        parts += ["", "## Paired differences of mean AUROC (linear probe)", "",
+                  "Each cell is the difference of the two methods' mean AUROC with a paired 95 % bootstrap CI: the "
+                  "same test images resampled for both, and each method's pretraining seeds resampled "
+                  "(results/comparisons.parquet has every task, setting and pathology). A difference is called "
+                  "only when its CI excludes 0.", ""]
+        parts += comparison_table(results, comparisons, fractions)
     parts += ["", "## Figures", ""]
     rel = {name: os.path.relpath(path, out.parent) for name, path in figures.items()}
     captions = {"label_efficiency": "Label efficiency: mean AUROC vs fraction of training labels (bands: 95 % CI)",

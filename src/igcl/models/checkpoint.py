@@ -24,6 +24,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from igcl.io import atomic_path
+from igcl.methods import GRAPHS, get_method
 from igcl.models.dual import DualEncoder, ModelSpec, build_model
 from igcl.models.graph_vocab import GraphVocab, encode_graphs
 from igcl.models.text_encoder import ReportTokenizer, report_text
@@ -123,7 +124,7 @@ class Pretrained:
         without a report encoder or when the input the method needs is missing."""
         if not self.has_report_encoder:
             raise ValueError(f"method {self.method!r} has no report encoder: it cannot embed reports")
-        if self.method == "igcl":
+        if get_method(self.method).report_side == GRAPHS:
             if graphs is None:
                 raise ValueError("igcl embeds reports from their graphs: pass graphs=[GRAPH_SCHEMA rows]")
             chunks = [self.model.embed_other(encode_graphs(graphs[i:i + EMBED_CHUNK], self.vocab).to(self.device))

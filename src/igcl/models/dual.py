@@ -8,7 +8,10 @@ method          report branch (``other``)           trained with
 ``convirt``     :class:`TextEncoder` on report text InfoNCE(image, text)
 ``image_only``  none (a second augmented view)      InfoNCE(view 1, view 2), SimCLR-style
 ``random``      none                                nothing: the seeded, untrained image encoder (the floor)
+``pixels``      none                                nothing learned: :class:`PixelPCA` of the stored pixels
 ==============  ==================================  ===========================================================
+
+The methods and what sets them apart live in :mod:`igcl.methods`; this module asks the registry, never the name.
 
 :class:`ModelSpec` is the architecture as plain data; it is saved in the checkpoint's ``config.json`` and is all
 :func:`build_model` needs to rebuild the module the weights belong to.
@@ -26,10 +29,10 @@ from torch import nn
 
 from igcl.models.graph_encoder import GraphEncoder
 from igcl.models.graph_vocab import GraphBatch
+from igcl.methods import GRAPHS, TEXT, VIEW, get_method
 from igcl.models.image import create_image_encoder, image_feature_dim
+from igcl.models.pixels import PixelPCA
 from igcl.models.text_encoder import TextEncoder
-
-METHODS = ("igcl", "convirt", "image_only", "random")
 
 
 @dataclass(frozen=True)
@@ -60,14 +63,16 @@ class ModelSpec:
     projection_dim: int = 512
     graph: GraphSpec | None = None
     text: TextSpec | None = None
+    pixel_components: int | None = None  # pixels: the PCA's components (its image encoder replaces image_model)
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
-        if (self.graph is not None) != (self.method == "igcl"):
-            raise ValueError(f"method {self.method!r}: a graph encoder spec is needed for igcl and only for igcl")
-        if (self.text is not None) != (self.method == "convirt"):
-            raise ValueError(f"method {self.method!r}: a text encoder spec is needed for convirt and only for convirt")
+        side = get_method(self.method).report_side
+        if (self.graph is not None) != (side == GRAPHS):
+            raise ValueError(f"method {self.method!r}: a graph encoder spec is needed for graph methods and only them")
+        if (self.text is not None) != (side == TEXT):
+            raise ValueError(f"method {self.method!r}: a text encoder spec is needed for text methods and only them")
+        if (self.pixel_components is not None) != (self.method == "pixels"):
+            raise ValueError(f"method {self.method!r}: pixel_components is set for pixels and only for pixels")
         if self.projection_dim < 1 or self.image_size < 1:
             raise ValueError("projection_dim and image_size must be >= 1")
 
@@ -96,7 +101,8 @@ class DualEncoder(nn.Module):
         super().__init__()
         self.spec = spec
         self.method = spec.method
-        self.image_encoder = create_image_encoder(spec.image_model)
+        self.image_encoder = (PixelPCA(spec.image_size, spec.pixel_components) if spec.pixel_components is not None
+                              else create_image_encoder(spec.image_model))
         self.feature_dim = image_feature_dim(self.image_encoder)
         self.image_projection = Projection(self.feature_dim, spec.projection_dim)
         self.other_encoder: nn.Module | None = None
@@ -129,10 +135,11 @@ class DualEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor, other: Any) -> tuple[torch.Tensor, torch.Tensor]:
         """The pair of embeddings the loss contrasts: (images, reports), or (view 1, view 2) for image_only."""
-        if self.method == "image_only":
+        side = get_method(self.method).report_side
+        if side is None:
+            raise ValueError(f"method {self.method!r} is not trained")
+        if side == VIEW:
             return self.embed_images(images), self.embed_images(other)
-        if self.method == "random":
-            raise ValueError("method 'random' is not trained")
         return self.embed_images(images), self.embed_other(other)
 
 

@@ -91,7 +91,16 @@ class AugmentSettings:
 
 
 @dataclass(frozen=True)
+class PixelsSettings:
+    components: int = 32            # principal components of the pixels baseline's PCA
+
+    def __post_init__(self) -> None:
+        _positive("pretrain.pixels", components=self.components)
+
+
+@dataclass(frozen=True)
 class PretrainConfig:
+    # config.yaml lists pretrain.seeds; the workflow runs one job per seed and passes each job its own seed here
     seed: int = 0
     image: ImageSettings = field(default_factory=ImageSettings)
     projection_dim: int = 512
@@ -99,6 +108,7 @@ class PretrainConfig:
     text: TextSettings = field(default_factory=TextSettings)
     loss: LossSettings = field(default_factory=LossSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
+    pixels: PixelsSettings = field(default_factory=PixelsSettings)
     epochs: int = 8
     batch_size: int = 32            # global pairs per optimizer step (all ranks, all accumulation steps)
     grad_accum_steps: int = 1

@@ -34,10 +34,12 @@ from igcl.config import to_dict
 from igcl.data.images import ImageShard, normalize_images
 from igcl.io import atomic_path, write_sidecar
 from igcl.losses import ContrastiveLoss
+from igcl.methods import GRAPHS, TEXT, get_method
 from igcl.models.checkpoint import load_pretrained, save_pretrained
 from igcl.models.dual import DualEncoder, GraphSpec, ModelSpec, TextSpec, build_model
 from igcl.models.graph_vocab import GraphBatch, GraphVocab
 from igcl.models.image import prepare_for_device
+from igcl.models.pixels import fit_pixel_pca
 from igcl.models.text_encoder import ReportTokenizer, corpus_fingerprint
 from igcl.train.config import PretrainConfig
 from igcl.train.data import (BatchPlan, GraphCollate, MicroBatches, Pairs, TextCollate, load_graphs,
@@ -139,7 +141,8 @@ class ReportSide:
 def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInputs, train: Pairs,
                       val: Pairs) -> ReportSide:
     train_studies = sorted(set(train.study_ids))
-    if method == "igcl":
+    side = get_method(method).report_side
+    if side == GRAPHS:
         if inputs.graphs is None:
             raise ValueError("method igcl needs --graphs")
         graphs = load_graphs(inputs.graphs, train_studies, split="train")
@@ -151,7 +154,7 @@ def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInput
         log.info("graph vocabulary: %d tokens from %d training graphs", len(vocab), len(graphs))
         return ReportSide(GraphCollate(graphs, vocab), GraphCollate(val_graphs, vocab), vocab=vocab, graph_spec=spec,
                           fingerprint={"graph_vocab": {"tokens": len(vocab), "sha256": _sha(vocab.tokens)}})
-    if method == "convirt":
+    if side == TEXT:
         if inputs.manifest is None:
             raise ValueError("method convirt needs --manifest")
         texts = load_report_texts(inputs.manifest, sorted(set(train_studies) | set(val.study_ids)),
@@ -231,13 +234,19 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
     log.info("%s: %d training pairs, %d held-out studies, %s, world size %d", method, len(train), len(val), device,
              world.world_size)
     side = build_report_side(method, config, inputs, train, val)
+    entry = get_method(method)
     spec = ModelSpec(method=method, image_model=config.image.model, image_size=shard.image_size,
-                     projection_dim=config.projection_dim, graph=side.graph_spec, text=side.text_spec)
+                     projection_dim=config.projection_dim, graph=side.graph_spec, text=side.text_spec,
+                     pixel_components=config.pixels.components if method == "pixels" else None)
     model = build_model(spec, seed=config.seed)
     if side.text_state is not None:
         model.other_encoder.load_state_dict(side.text_state)
     config_dict = to_dict(config)
-    if method == "random":
+    if method == "pixels":
+        fitted = fit_pixel_pca(shard.images(train.rows), config.pixels.components, seed=config.seed)
+        model.image_encoder.load_state_dict(fitted.state_dict())
+        log.info("pixels: PCA of %d training images, %d components", len(train), config.pixels.components)
+    if not entry.trained:
         if world.is_main:
             write_outputs(out, model, side, config_dict, [], started, train, val, steps=0, world=world)
         return out
@@ -247,7 +256,8 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
     if world.distributed and device.type == "cuda" and config.sync_batchnorm:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     loss = ContrastiveLoss(temperature=config.loss.temperature, learn_temperature=config.loss.learn_temperature,
-                           image_to_other_weight=config.loss.image_to_other_weight if method != "image_only" else 0.5,
+                           image_to_other_weight=(config.loss.image_to_other_weight if entry.image_to_other_weight is None
+                                                  else entry.image_to_other_weight),
                            max_logit_scale=config.loss.max_logit_scale, rank=world.rank,
                            world_size=world.world_size)
     task = ContrastiveTask(model, loss).to(device)

@@ -100,9 +100,11 @@ def test_report_text_keeps_findings_and_impression():
 
 
 def test_model_spec_checks_method_and_branches():
-    with pytest.raises(ValueError, match="a graph encoder spec is needed for igcl"):
+    with pytest.raises(ValueError, match="a graph encoder spec is needed for graph methods"):
         ModelSpec(method="igcl", image_model="test_resnet", image_size=32)
-    with pytest.raises(ValueError, match="method must be one of"):
+    with pytest.raises(ValueError, match="unknown method 'clip'; known methods: igcl, convirt"):
         ModelSpec(method="clip", image_model="test_resnet", image_size=32)
+    with pytest.raises(ValueError, match="pixel_components is set for pixels and only for pixels"):
+        ModelSpec(method="pixels", image_model="test_resnet", image_size=32)
     with pytest.raises(ValueError, match="is not a timm model name"):
         build_model(ModelSpec(method="random", image_model="no_such_net", image_size=32), seed=0)

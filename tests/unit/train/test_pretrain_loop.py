@@ -194,3 +194,19 @@ def test_cuda_bf16_channels_last_run(synthetic_inputs, tmp_path):
     out = pretrain(tiny_config(epochs=1, device="cuda"), "igcl", synthetic_inputs, tmp_path / "cuda")
     assert np.isfinite(float(read_log(out)[0]["loss"]))
     assert load_pretrained(out).embed_images(torch.zeros(2, 1, 32, 32)).shape == (2, 32)
+
+
+def test_pixels_writes_its_pca_as_a_loadable_encoder(synthetic_inputs, tmp_path):
+    """pixels 'pretrains' by fitting the PCA on the training images only; no optimizer step, no report side."""
+    from igcl.data.images import ImageShard, normalize_images
+    from igcl.models.pixels import fit_pixel_pca
+
+    out = pretrain(tiny_config(pixels={"components": 8}), "pixels", synthetic_inputs, tmp_path / "pixels")
+    loaded = load_pretrained(out)
+    assert loaded.method == "pixels" and not loaded.has_report_encoder and loaded.feature_dim == 8
+    shard = ImageShard(synthetic_inputs.images, synthetic_inputs.image_index)
+    expected = fit_pixel_pca(shard.images(shard.rows("train")), 8)
+    torch.testing.assert_close(loaded.image_encoder.components, expected.components, rtol=0, atol=0)
+    x = normalize_images(shard.images(np.arange(4)))
+    torch.testing.assert_close(loaded.image_encoder(x), expected(x))
+    assert read_log(out) == []  # nothing trained
