@@ -18,16 +18,45 @@ SRC = Path(workflow.basedir) / "src" / "igcl"
 sys.path.insert(0, str(SRC.parent))
 from igcl.methods import BASELINES, GRAPHS, METHOD_NAMES, TEXT, get_method, method_seeds
 
+# Variants: named copies of a registry method with pretrain overrides (ablations), e.g.
+#   variants: {igcl_rgcn_mean: {method: igcl, pretrain: {graph: {pooling: rgcn_mean, transformer_layers: 0}}}}
+# A variant is run, evaluated and compared under its own name, like a method.
+VARIANTS = config.get("variants") or {}
+for _name, _variant in VARIANTS.items():
+    if _name in METHOD_NAMES:
+        raise ValueError(f"config variants: {_name!r} is a method's own name; give the variant another name")
+    if _variant["method"] not in METHOD_NAMES:
+        raise ValueError(f"config variants.{_name}.method: unknown method {_variant['method']!r}; known methods: "
+                         f"{', '.join(METHOD_NAMES)}")
 for _method in config["methods"]:
-    if _method not in METHOD_NAMES:
-        raise ValueError(f"config methods: unknown method {_method!r}; known methods: {', '.join(METHOD_NAMES)}")
-METHOD_PATTERN = "|".join(METHOD_NAMES)
+    if _method not in METHOD_NAMES and _method not in VARIANTS:
+        raise ValueError(f"config methods: unknown method {_method!r}; known methods: {', '.join(METHOD_NAMES)}"
+                         + (f"; variants: {', '.join(VARIANTS)}" if VARIANTS else ""))
+METHOD_PATTERN = "|".join(sorted((*METHOD_NAMES, *VARIANTS), key=len, reverse=True))
+
+
+def base_method(name):
+    """The registry method a run name stands for (itself, or a variant's method)."""
+    return VARIANTS[name]["method"] if name in VARIANTS else name
+
+
+def method_entry(name):
+    return get_method(base_method(name))
 
 
 def method_runs():
-    """(method, pretraining seed) of every pretrain and evaluate job: one per seed of pretrain.seeds, once for an
+    """(run name, pretraining seed) of every pretrain and evaluate job: one per seed of pretrain.seeds, once for an
     unseeded method (pixels: the same encoder at any seed)."""
-    return [(m, seed) for m in config["methods"] for seed in method_seeds(m, config["pretrain"]["seeds"])]
+    seeds = config["pretrain"]["seeds"]
+    return [(m, seed) for m in config["methods"] for seed in method_seeds(base_method(m), seeds)]
+
+
+def merged(base, overrides):
+    """``base`` with ``overrides`` merged in, nested mappings key by key (neither is modified)."""
+    out = dict(base)
+    for key, value in overrides.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
 
 # Rules run `igcl <stage>` from this checkout's src/ with the job's Python: under --use-conda the stage's conda
 # environment (envs/*.yaml hold igcl's dependencies, not igcl), otherwise the interpreter running Snakemake, so a

@@ -37,6 +37,7 @@ rule evaluate:
     params:
         settings=settings("evaluate"),
         checkpoint_dir="results/pretrain/{method}/seed{seed}",
+        base=lambda wildcards: base_method(wildcards.method),
         out="results/eval/{method}/seed{seed}",
     wildcard_constraints:
         method=METHOD_PATTERN,
@@ -47,7 +48,7 @@ rule evaluate:
         runtime=60,
         gpu=0,
     shell:
-        "igcl evaluate --settings {params.settings} --method {wildcards.method} "
+        "igcl evaluate --settings {params.settings} --method {params.base} --label {wildcards.method} "
         "--checkpoint {params.checkpoint_dir} --eval-images {input.eval_images} --eval-index {input.eval_index} "
         "--retrieval-images {input.retrieval_images} --retrieval-index {input.retrieval_index} "
         "--manifest {input.manifest} --graphs {input.graphs} --out {params.out} --threads {threads} --log {log}"

@@ -12,7 +12,7 @@ def get_pretrain_input(wildcards):
         "index": "data/images/pretrain.index.parquet",
         "code": stage_sources("models", "train", "losses.py", "methods.py", "cli/pretrain.py"),
     }
-    side = get_method(wildcards.method).report_side
+    side = method_entry(wildcards.method).report_side
     if side == GRAPHS:
         inputs["graphs"] = "data/graphs"
     if side == TEXT:
@@ -22,7 +22,7 @@ def get_pretrain_input(wildcards):
 
 def get_pretrain_report_args(wildcards, input):
     # Only the report side the method reads, so graphs do not rerun convirt and the manifest does not rerun igcl.
-    side = get_method(wildcards.method).report_side
+    side = method_entry(wildcards.method).report_side
     if side == GRAPHS:
         return f"--graphs {input.graphs}"
     if side == TEXT:
@@ -31,9 +31,10 @@ def get_pretrain_report_args(wildcards, input):
 
 
 def get_pretrain_settings(wildcards):
-    """The pretrain section with this job's own seed in place of the seed list, so adding a seed to
-    pretrain.seeds plans only that seed's jobs."""
+    """The pretrain section (a variant's overrides merged in) with this job's own seed in place of the seed list,
+    so adding a seed to pretrain.seeds plans only that seed's jobs."""
     values = {key: value for key, value in config["pretrain"].items() if key != "seeds"}
+    values = merged(values, VARIANTS.get(wildcards.method, {}).get("pretrain", {}))
     return shlex.quote(json.dumps({**values, "seed": int(wildcards.seed)}, sort_keys=True))
 
 
@@ -70,6 +71,7 @@ rule pretrain:
         settings=get_pretrain_settings,
         report_args=get_pretrain_report_args,
         launcher=get_pretrain_launcher,
+        base=lambda wildcards: base_method(wildcards.method),
         out="results/pretrain/{method}/seed{seed}",
     wildcard_constraints:
         method=METHOD_PATTERN,
@@ -83,5 +85,5 @@ rule pretrain:
         gpu=0,
     retries: 1  # a killed job resumes from its last checkpoint, so one retry is cheap
     shell:
-        "{params.launcher} pretrain --settings {params.settings} --method {wildcards.method} --images {input.images} "
+        "{params.launcher} pretrain --settings {params.settings} --method {params.base} --images {input.images} "
         "--image-index {input.index} {params.report_args} --out {params.out} --threads {threads} --log {log}"

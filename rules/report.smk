@@ -46,6 +46,8 @@ rule report:
     params:
         settings=settings("report"),
         eval_dirs=get_report_eval_dirs,
+        bases=lambda wildcards: shlex.quote(json.dumps({name: base_method(name) for name in config["methods"]},
+                                                       sort_keys=True)),
         figures="results/figures",
     threads: 1
     resources:
@@ -53,4 +55,4 @@ rule report:
         runtime=10,
     shell:
         "igcl report --settings {params.settings} --eval-dirs {params.eval_dirs} --out {output.summary} "
-        "--comparisons {output.comparisons} --figures {params.figures} --log {log}"
+        "--bases {params.bases} --comparisons {output.comparisons} --figures {params.figures} --log {log}"

@@ -20,7 +20,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="igcl evaluate", description=__doc__)
     parser.add_argument("--settings", default="{}", help="the config.yaml 'evaluate' section as JSON")
     parser.add_argument("--method", required=True, help="pretraining method of the checkpoint (igcl, convirt, ...)")
-    parser.add_argument("--checkpoint", required=True, type=Path, help="results/pretrain/{method} directory")
+    parser.add_argument("--label", default=None,
+                        help="the run's name in the tables (a config variant's name; default: the method)")
+    parser.add_argument("--checkpoint", required=True, type=Path, help="results/pretrain/{method}/seed{N} directory")
     parser.add_argument("--eval-images", required=True, type=Path, help="CheXpert image shard .npy")
     parser.add_argument("--eval-index", required=True, type=Path, help="CheXpert image shard .index.parquet")
     parser.add_argument("--retrieval-images", required=True, type=Path, help="MIMIC image shard .npy")
@@ -42,5 +44,5 @@ def main(argv: list[str] | None = None) -> int:
     inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
                             retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,
                             manifest=args.manifest, graphs_dir=args.graphs)
-    run_evaluation(cfg, method=args.method, inputs=inputs, out_dir=args.out)
+    run_evaluation(cfg, method=args.method, inputs=inputs, out_dir=args.out, label=args.label)
     return 0

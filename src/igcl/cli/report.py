@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from igcl.config import from_json
@@ -17,6 +18,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eval-dirs", required=True, nargs="+", type=Path,
                         help="results/eval/{method}/seed{N} directories")
     parser.add_argument("--out", required=True, type=Path, help="the summary markdown file")
+    parser.add_argument("--bases", default="{}",
+                        help="JSON {run name: registry method} for config variants (e.g. igcl_rgcn_mean: igcl)")
     parser.add_argument("--comparisons", type=Path, default=None,
                         help="where to write the paired comparisons table (results/comparisons.parquet)")
     parser.add_argument("--figures", required=True, type=Path, help="directory for the figure PNGs")
@@ -28,5 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     cfg = from_json(ReportConfig, args.settings, where="report")
-    build_report(cfg, args.eval_dirs, args.out, args.figures, args.comparisons)
+    bases = json.loads(args.bases)
+    if not isinstance(bases, dict):
+        raise ValueError(f"--bases: expected a JSON object, got {args.bases!r}")
+    build_report(cfg, args.eval_dirs, args.out, args.figures, args.comparisons, bases)
     return 0

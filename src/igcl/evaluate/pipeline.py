@@ -99,14 +99,18 @@ def checkpoint_seed(config: dict, checkpoint_dir: Path) -> int:
 
 
 def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
-                   out_dir: str | os.PathLike[str]) -> dict:
-    """Evaluate ``method``'s checkpoint; write the tables into ``out_dir``; return a small summary dict."""
+                   out_dir: str | os.PathLike[str], label: str | None = None) -> dict:
+    """Evaluate ``method``'s checkpoint; write the tables into ``out_dir``; return a small summary dict.
+
+    ``label``: the name the tables give this run (a config variant such as ``igcl_rgcn_mean``); default ``method``.
+    """
     started = time.perf_counter()
     out = Path(out_dir)
     device = resolve_device(cfg.device)
     model = load_pretrained(inputs.checkpoint_dir, map_location=device)
     if model.method != method:
         raise ValueError(f"{inputs.checkpoint_dir}: checkpoint of method {model.method!r}, evaluated as {method!r}")
+    method = label or method  # from here on, the run's name in every table
     shard = ImageShard(inputs.eval_images, inputs.eval_index)
     data, info = probe_data(cfg, inputs, model, shard.array, out, device)
     log.info("%s: %d train / %d test images, %d features each", method, info["train_images"], info["test_images"],

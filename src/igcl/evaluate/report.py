@@ -14,7 +14,6 @@ from igcl.evaluate.config import ReportConfig
 from igcl.evaluate.plots import label_efficiency_figure, retrieval_figure, roc_figure
 from igcl.evaluate.summary import load_eval_dirs, write_summary
 from igcl.io import write_sidecar
-from igcl.methods import BASELINES
 from igcl.shards.schema import write_table
 
 log = logging.getLogger(__name__)
@@ -23,14 +22,15 @@ FIGURE_FILES = {"label_efficiency": "label_efficiency.png", "roc": "roc.png", "r
 
 
 def build_report(cfg: ReportConfig, eval_dirs: list[str | os.PathLike[str]], out: str | os.PathLike[str],
-                 figures_dir: str | os.PathLike[str], comparisons_out: str | os.PathLike[str] | None = None
-                 ) -> dict[str, Path]:
+                 figures_dir: str | os.PathLike[str], comparisons_out: str | os.PathLike[str] | None = None,
+                 bases: dict[str, str] | None = None) -> dict[str, Path]:
     """Write ``comparisons_out`` (when given), the figures (``FIGURE_FILES`` in ``figures_dir``) and then
-    ``out``; returns the figure paths."""
-    results = load_eval_dirs(eval_dirs)
+    ``out``; returns the figure paths. ``bases``: each config variant's registry method."""
+    results = load_eval_dirs(eval_dirs, bases)
     log.info("report: %d methods (%s), %d runs", len(results.methods), ", ".join(results.methods),
              len(results.runs))
-    comparisons = compare_methods(results.scores, results.methods, baselines=BASELINES,
+    baselines = [m for m in results.methods if results.entry(m).baseline]
+    comparisons = compare_methods(results.scores, results.methods, baselines=baselines,
                                   n_bootstrap=cfg.comparison_bootstrap, level=cfg.ci_level)
     log.info("report: %d paired comparison rows", len(comparisons))
     if comparisons_out is not None:

@@ -13,6 +13,7 @@ when its CI excludes 0 ("not separable" otherwise).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -26,7 +27,7 @@ from igcl.evaluate.config import ReportConfig
 from igcl.evaluate.results import OUTPUT_FILES
 from igcl.io import atomic_path
 from igcl.labels import COMPETITION_PATHOLOGIES
-from igcl.methods import get_method
+from igcl.methods import Method, get_method
 from igcl.shards.schema import read_table
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,16 @@ class EvalResults:
     finetune: pl.DataFrame
     retrieval: pl.DataFrame
     scores: pl.DataFrame
+    bases: dict[str, str] = dataclasses.field(default_factory=dict)  # variant name -> its registry method
+
+    def entry(self, name: str) -> Method:
+        """The registry entry behind a run name (a method, or a config variant of one)."""
+        return get_method(self.bases.get(name, name))
 
 
-def load_eval_dirs(eval_dirs: list[str | os.PathLike[str]]) -> EvalResults:
+def load_eval_dirs(eval_dirs: list[str | os.PathLike[str]], bases: dict[str, str] | None = None) -> EvalResults:
     """Read every ``eval_dir``'s tables (schema-checked); one (method, pretraining seed) per directory, none
-    twice."""
+    twice. ``bases``: the registry method of each variant name among them."""
     if not eval_dirs:
         raise ValueError("no eval directories given")
     frames: dict[str, list[pl.DataFrame]] = {name: [] for name in (*REQUIRED, *OPTIONAL)}
@@ -76,8 +82,11 @@ def load_eval_dirs(eval_dirs: list[str | os.PathLike[str]]) -> EvalResults:
     empty = {name: pl.from_arrow(OUTPUT_FILES[name].empty_table()) for name in frames}
     cat = {name: pl.concat(parts) if parts else empty[name] for name, parts in frames.items()}
     methods = tuple(dict.fromkeys(method for method, _ in runs))
-    return EvalResults(methods, tuple(runs), cat["linear.parquet"], cat["fewshot.parquet"],
-                       cat["finetune.parquet"], cat["retrieval.parquet"], cat["scores.parquet"])
+    results = EvalResults(methods, tuple(runs), cat["linear.parquet"], cat["fewshot.parquet"],
+                          cat["finetune.parquet"], cat["retrieval.parquet"], cat["scores.parquet"], dict(bases or {}))
+    for method in methods:
+        results.entry(method)  # an unknown name (no method, no variant) fails here, naming it
+    return results
 
 
 def per_pretrain_seed(frame: pl.DataFrame, setting: str, value: str = "auroc") -> pl.DataFrame:
@@ -166,8 +175,8 @@ def paired_for(pairs: dict[tuple, dict], task: str, setting) -> dict[tuple[str, 
 
 def baseline_statements(results: EvalResults, pairs: dict[tuple, dict], fraction: float) -> list[str]:
     """Each learned method against each non-learned baseline at one label fraction (paired, mean AUROC)."""
-    baselines = [m for m in results.methods if get_method(m).baseline]
-    learned = [m for m in results.methods if not get_method(m).baseline]
+    baselines = [m for m in results.methods if results.entry(m).baseline]
+    learned = [m for m in results.methods if not results.entry(m).baseline]
     out = []
     for base in baselines:
         rows = [(m, pairs.get(("linear", fraction, m, base, "mean"))) for m in learned]
@@ -265,7 +274,7 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
         f"Every cell is the mean over {len(seeds)} sampling seed(s) and the pretraining seeds of the AUROC "
         "(retrieval: precision), ± the standard deviation between pretraining seeds where there are several, "
         "with the mean of the 95 % bootstrap CIs in brackets. Pretraining seeds: "
-        + "; ".join(f"{m} {', '.join(map(str, s))}" + (" (not seeded: one encoder)" if not get_method(m).seeded
+        + "; ".join(f"{m} {', '.join(map(str, s))}" + (" (not seeded: one encoder)" if not results.entry(m).seeded
                                                        else "") for m, s in pretrain_seeds.items()) + ".",
         "",
         "## Summary: mean AUROC over the five pathologies",
