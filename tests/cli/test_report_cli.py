@@ -155,3 +155,23 @@ def test_report_rejects_a_missing_or_foreign_table(tmp_path, eval_dirs):
         main(["--eval-dirs", str(eval_dirs[0]), str(eval_dirs[0]), "--out", str(tmp_path / "s.md"),
               "--figures", str(tmp_path)])
     assert not (tmp_path / "s.md").exists()
+
+
+def test_report_compares_a_variant_under_its_own_name(tmp_path, eval_dirs, monkeypatch):
+    """A config variant (igcl_mean: igcl with another pooling) is a run name the registry does not know; --bases
+    maps it to its method, and it is compared like one. Without the mapping the report stops, naming it."""
+    monkeypatch.setitem(MEANS, "igcl_mean", MEANS["igcl"])
+    monkeypatch.setitem(SIGNAL, "igcl_mean", 1.0)
+    dirs = eval_dirs + [write_eval_dir(tmp_path / "eval", "igcl_mean", 0.40)]
+    out, figures = tmp_path / "summary.md", tmp_path / "figures"
+    comparisons = tmp_path / "comparisons.parquet"
+    assert main(["--eval-dirs", *map(str, dirs), "--out", str(out), "--figures", str(figures), "--comparisons",
+                 str(comparisons), "--bases", json.dumps({"igcl_mean": "igcl"})]) == 0
+    text = out.read_text()
+    assert "| igcl_mean |" in text and "| igcl − igcl_mean |" in text
+    assert "all 3 learned methods beat random" in text  # the variant counts as learned, like igcl
+    table = pl.read_parquet(comparisons)
+    assert table.filter(pl.col("method_b") == "igcl_mean").height > 0
+    with pytest.raises(ValueError, match="unknown method 'igcl_mean'"):
+        main(["--eval-dirs", *map(str, dirs), "--out", str(tmp_path / "s2.md"), "--figures", str(figures)])
+    assert not (tmp_path / "s2.md").exists()

@@ -188,3 +188,31 @@ def test_torchrun_two_cpu_processes_write_one_checkpoint(pipeline, tmp_path):
     assert sorted(p.name for p in out.glob("*.safetensors")) == ["checkpoint.safetensors"]
     meta = json.loads((out / "config.json").read_text())
     assert meta["world_size"] == 2
+
+
+def test_study_preset_plans_three_seeds_and_the_graph_ablations(pipeline):
+    """config/study.yaml: every seeded method and both igcl variants at seeds 0-2, pixels once; the variants run
+    `igcl pretrain` with their own pooling under their own name."""
+    study = pipeline / "config" / "study.yaml"
+    result = snakemake(pipeline, "-n", "-p", "--configfile", str(TINY), str(study))
+    text = result.stdout + result.stderr
+    counts = planned_jobs(pipeline, None, "--configfile", str(TINY), str(study))
+    assert counts["pretrain"] == 6 * 3 + 1 and counts["evaluate"] == 6 * 3 + 1 and counts["report"] == 1
+    for seed in (0, 1, 2):
+        assert f"results/pretrain/igcl_rgcn_mean/seed{seed}/checkpoint.safetensors" in text
+    assert "results/pretrain/pixels/seed1" not in text
+    command = next(line for line in text.splitlines()
+                   if "pretrain --settings" in line and "--out results/pretrain/igcl_reaction_node/seed2" in line)
+    assert "--method igcl " in command and '"pooling": "reaction_node"' in command
+    assert "--label igcl_rgcn_mean" in text
+
+
+def test_unknown_method_or_variant_stops_the_workflow(pipeline):
+    result = snakemake(pipeline, "-n", "--configfile", str(TINY), str(_write(pipeline, "methods: [igcl, clip]")),
+                       check=False)
+    assert result.returncode != 0
+    assert "config methods: unknown method 'clip'; known methods: igcl, convirt, image_only, random, pixels" in (
+        result.stdout + result.stderr)
+    result = snakemake(pipeline, "-n", "--configfile", str(TINY),
+                       str(_write(pipeline, "variants: {igcl: {method: igcl}}")), check=False)
+    assert "config variants: 'igcl' is a method's own name" in result.stdout + result.stderr

@@ -76,7 +76,7 @@ class LossSettings:
 @dataclass(frozen=True)
 class AugmentSettings:
     enabled: bool = True
-    crop_scale_min: float = 0.6     # random resized crop keeps [crop_scale_min, 1] of the area
+    crop_scale_min: float = 0.9     # random resized crop keeps [crop_scale_min, 1] of the area
     max_aspect: float = 1.33        # crop aspect ratio in [1/max_aspect, max_aspect]
     brightness: float = 0.1         # additive shift in normalised units, uniform in [-b, b]
     contrast: float = 0.1           # multiplicative factor uniform in [1 - c, 1 + c]
@@ -109,7 +109,7 @@ class PretrainConfig:
     loss: LossSettings = field(default_factory=LossSettings)
     augment: AugmentSettings = field(default_factory=AugmentSettings)
     pixels: PixelsSettings = field(default_factory=PixelsSettings)
-    epochs: int = 8
+    epochs: int = 6
     batch_size: int = 32            # global pairs per optimizer step (all ranks, all accumulation steps)
     grad_accum_steps: int = 1
     lr: float = 1e-3
@@ -117,7 +117,7 @@ class PretrainConfig:
     warmup_steps: int = 10
     min_lr_ratio: float = 0.0       # cosine decays to lr * min_lr_ratio
     checkpoint_every: int = 50      # optimizer steps between resume checkpoints
-    precision: str = "auto"         # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
+    precision: str = "bf16"         # bf16 autocast on CUDA and CPU | fp32 | auto (bf16 on CUDA, fp32 on CPU)
     device: str = "auto"            # auto | cpu | cuda
     sync_batchnorm: bool = True     # SyncBatchNorm under multi-GPU DDP (CUDA only)
     num_workers: int = 0            # DataLoader workers building batches

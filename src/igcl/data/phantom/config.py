@@ -16,7 +16,7 @@ class PhantomConfig:
     """
 
     seed: int = 0
-    pretrain_studies: int = 600
+    pretrain_studies: int = 2400
     eval_train_studies: int = 2000
     eval_valid_studies: int = 200
     image_size: int = 256
