@@ -60,5 +60,5 @@ def test_config_defaults_match_config_yaml():
     section = yaml.safe_load((root / "config.yaml").read_text())["phantom"]
     assert PhantomConfig() == PhantomConfig(**section)
     cfg = PhantomConfig()
-    assert (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies) == (600, 2000, 200)
+    assert (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies) == (2400, 2000, 200)
     assert (cfg.train_fraction, cfg.validate_fraction, cfg.test_fraction) == (0.8, 0.05, 0.15)
