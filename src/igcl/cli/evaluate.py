@@ -29,7 +29,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--retrieval-index", required=True, type=Path, help="MIMIC image shard .index.parquet")
     parser.add_argument("--manifest", required=True, type=Path, help="MIMIC manifest (report_path per study)")
     parser.add_argument("--graphs", required=True, type=Path, help="directory of graph part-*.parquet shards")
-    parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}")
+    parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}/seed{N}")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (the rule's threads); default: torch's own choice")
     parser.add_argument("--log", type=Path, default=None, help="log file")

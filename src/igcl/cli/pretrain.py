@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-index", required=True, type=Path, help="its index (data/images/pretrain.index.parquet)")
     p.add_argument("--graphs", type=Path, help="graph shard folder (data/graphs); needed by igcl")
     p.add_argument("--manifest", type=Path, help="pretrain manifest (report paths); needed by convirt")
-    p.add_argument("--out", required=True, type=Path, help="output folder (results/pretrain/METHOD)")
+    p.add_argument("--out", required=True, type=Path, help="output folder (results/pretrain/METHOD/seedN)")
     p.add_argument("--log", type=Path, help="log file")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
     return p

@@ -1,4 +1,4 @@
-"""The evaluate stage's tidy Parquet tables (``results/eval/{method}/*.parquet``) and how to write them.
+"""The evaluate stage's tidy Parquet tables (``results/eval/{method}/seed{N}/*.parquet``) and how to write them.
 
 ``linear.parquet`` / ``finetune.parquet`` (``fraction``) and ``fewshot.parquet`` (``k``), one row per
 (setting, seed, pathology incl. ``"mean"``):

@@ -1,6 +1,6 @@
 """Pretrained checkpoints: what ``igcl pretrain`` writes and what ``igcl evaluate`` loads.
 
-A checkpoint directory (``results/pretrain/{method}/``) holds:
+A checkpoint directory (``results/pretrain/{method}/seed{N}/``) holds:
 
 - ``checkpoint.safetensors``: the :class:`~igcl.models.dual.DualEncoder` state dict (image encoder, projections,
   report encoder), metadata ``{"format": "igcl-pretrained/1", "method": ...}``;
