@@ -16,7 +16,7 @@ SRC = Path(workflow.basedir) / "src" / "igcl"
 # The one list of methods (src/igcl/methods.py): the rules ask it which report side a method reads and at which
 # pretraining seeds it runs. It imports nothing heavy, so reading it here costs nothing.
 sys.path.insert(0, str(SRC.parent))
-from igcl.methods import BASELINES, GRAPHS, METHOD_NAMES, TEXT, get_method, method_seeds
+from igcl.methods import GRAPHS, METHOD_NAMES, TEXT, get_method, method_seeds
 
 # Variants: named copies of a registry method with pretrain overrides (ablations), e.g.
 #   variants: {igcl_rgcn_mean: {method: igcl, pretrain: {graph: {pooling: rgcn_mean, transformer_layers: 0}}}}

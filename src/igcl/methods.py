@@ -28,7 +28,8 @@ GRAPHS, TEXT, VIEW = "graphs", "text", "view"
 class Method:
     """``report_side``: graphs | text | view | None (untrained). ``image_to_other_weight``: a fixed λ that
     replaces ``pretrain.loss.image_to_other_weight`` (None: the config's). ``seeded``: the pretraining seed changes
-    the encoder. ``baseline``: a non-learned reference the summary compares every method with."""
+    the encoder. ``baseline``: a non-learned reference the summary compares every method with. ``pixel_pca``: the
+    image encoder is :class:`igcl.models.pixels.PixelPCA`, fitted at pretraining."""
 
     name: str
     report_side: str | None
@@ -36,6 +37,7 @@ class Method:
     image_to_other_weight: float | None = None
     seeded: bool = True
     baseline: bool = False
+    pixel_pca: bool = False  # the image encoder is a PCA fitted on the pretraining images, not a timm network
 
     @property
     def trained(self) -> bool:
@@ -53,10 +55,9 @@ REGISTRY: dict[str, Method] = {m.name: m for m in (
     Method("image_only", VIEW, "SimCLR-style, two augmented views", image_to_other_weight=0.5),
     Method("random", None, "untrained, seeded random initialisation", baseline=True),
     Method("pixels", None, "PCA of the stored pixels, fitted on the pretraining images", seeded=False,
-           baseline=True),
+           baseline=True, pixel_pca=True),
 )}
 METHOD_NAMES: tuple[str, ...] = tuple(REGISTRY)
-BASELINES: tuple[str, ...] = tuple(name for name, m in REGISTRY.items() if m.baseline)
 
 
 def get_method(name: str) -> Method:

@@ -7,8 +7,6 @@ import logging
 import os
 from pathlib import Path
 
-import pyarrow as pa
-
 from igcl.evaluate.compare import COMPARISONS_SCHEMA, compare_methods
 from igcl.evaluate.config import ReportConfig
 from igcl.evaluate.plots import label_efficiency_figure, retrieval_figure, roc_figure
@@ -34,8 +32,7 @@ def build_report(cfg: ReportConfig, eval_dirs: list[str | os.PathLike[str]], out
                                   n_bootstrap=cfg.comparison_bootstrap, level=cfg.ci_level)
     log.info("report: %d paired comparison rows", len(comparisons))
     if comparisons_out is not None:
-        write_table(pa.Table.from_pandas(comparisons.to_pandas(), schema=COMPARISONS_SCHEMA, preserve_index=False),
-                    comparisons_out, COMPARISONS_SCHEMA)
+        write_table(comparisons.to_arrow().cast(COMPARISONS_SCHEMA), comparisons_out, COMPARISONS_SCHEMA)
         write_sidecar(comparisons_out, config={"comparison_bootstrap": cfg.comparison_bootstrap,
                                                "ci_level": cfg.ci_level},
                       rows={"comparisons": len(comparisons)}, extra={"runs": [list(r) for r in results.runs]})

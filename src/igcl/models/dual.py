@@ -66,12 +66,13 @@ class ModelSpec:
     pixel_components: int | None = None  # pixels: the PCA's components (its image encoder replaces image_model)
 
     def __post_init__(self) -> None:
-        side = get_method(self.method).report_side
+        entry = get_method(self.method)
+        side = entry.report_side
         if (self.graph is not None) != (side == GRAPHS):
             raise ValueError(f"method {self.method!r}: a graph encoder spec is needed for graph methods and only them")
         if (self.text is not None) != (side == TEXT):
             raise ValueError(f"method {self.method!r}: a text encoder spec is needed for text methods and only them")
-        if (self.pixel_components is not None) != (self.method == "pixels"):
+        if (self.pixel_components is not None) != entry.pixel_pca:
             raise ValueError(f"method {self.method!r}: pixel_components is set for pixels and only for pixels")
         if self.projection_dim < 1 or self.image_size < 1:
             raise ValueError("projection_dim and image_size must be >= 1")

@@ -237,12 +237,12 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
     entry = get_method(method)
     spec = ModelSpec(method=method, image_model=config.image.model, image_size=shard.image_size,
                      projection_dim=config.projection_dim, graph=side.graph_spec, text=side.text_spec,
-                     pixel_components=config.pixels.components if method == "pixels" else None)
+                     pixel_components=config.pixels.components if entry.pixel_pca else None)
     model = build_model(spec, seed=config.seed)
     if side.text_state is not None:
         model.other_encoder.load_state_dict(side.text_state)
     config_dict = to_dict(config)
-    if method == "pixels":
+    if entry.pixel_pca:
         fitted = fit_pixel_pca(shard.images(train.rows), config.pixels.components, seed=config.seed)
         model.image_encoder.load_state_dict(fitted.state_dict())
         log.info("pixels: PCA of %d training images, %d components", len(train), config.pixels.components)
