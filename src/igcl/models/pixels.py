@@ -43,18 +43,19 @@ class PixelPCA(nn.Module):
         return flat @ self.components.T
 
 
-def fit_pixel_pca(images: np.ndarray, components: int, *, seed: int = 0) -> PixelPCA:
+def fit_pixel_pca(images: np.ndarray, components: int, *, seed: int = 0, where: str = "fit_pixel_pca") -> PixelPCA:
     """Fit a :class:`PixelPCA` on uint8 ``images`` ``[N, S, S]`` (sklearn's exact full SVD; deterministic).
 
-    Raises ValueError when there are fewer images than components (the extra components would be noise or zero).
+    Raises ValueError naming ``where`` (the image shard) when there are fewer images than components (the extra
+    components would be noise or zero).
     """
     from sklearn.decomposition import PCA
 
     if images.ndim != 3 or images.shape[1] != images.shape[2]:
-        raise ValueError(f"fit_pixel_pca: expected uint8 images [N, S, S], got {list(images.shape)}")
+        raise ValueError(f"{where}: expected uint8 images [N, S, S], got {list(images.shape)}")
     n, size = images.shape[0], images.shape[1]
     if n < components:
-        raise ValueError(f"fit_pixel_pca: {n} images cannot give {components} principal components "
+        raise ValueError(f"{where}: {n} training images cannot give {components} principal components "
                          "(lower pretrain.pixels.components or pretrain on more images)")
     if n > MAX_FIT_IMAGES:
         keep = np.sort(np.random.default_rng(seed).choice(n, MAX_FIT_IMAGES, replace=False))

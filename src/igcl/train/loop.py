@@ -243,7 +243,8 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
         model.other_encoder.load_state_dict(side.text_state)
     config_dict = to_dict(config)
     if entry.pixel_pca:
-        fitted = fit_pixel_pca(shard.images(train.rows), config.pixels.components, seed=config.seed)
+        fitted = fit_pixel_pca(shard.images(train.rows), config.pixels.components, seed=config.seed,
+                               where=str(inputs.images))
         model.image_encoder.load_state_dict(fitted.state_dict())
         log.info("pixels: PCA of %d training images, %d components", len(train), config.pixels.components)
     if not entry.trained:

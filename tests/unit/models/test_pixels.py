@@ -61,8 +61,8 @@ def test_fit_is_deterministic_and_fixes_the_sign():
 
 def test_errors_name_the_problem():
     images, _, _ = two_pattern_images(5, np.random.default_rng(3))
-    with pytest.raises(ValueError, match="5 images cannot give 8 principal components"):
-        fit_pixel_pca(images, components=8)
+    with pytest.raises(ValueError, match="shard.npy: 5 training images cannot give 8 principal components"):
+        fit_pixel_pca(images, components=8, where="shard.npy")
     encoder = PixelPCA(SIZE, 2)
     with pytest.raises(ValueError, match=r"expected \[B, 1, 16, 16\] images, got \[2, 1, 8, 8\]"):
         encoder(torch.zeros(2, 1, 8, 8))

@@ -210,3 +210,9 @@ def test_pixels_writes_its_pca_as_a_loadable_encoder(synthetic_inputs, tmp_path)
     x = normalize_images(shard.images(np.arange(4)))
     torch.testing.assert_close(loaded.image_encoder(x), expected(x))
     assert read_log(out) == []  # nothing trained
+
+
+def test_pixels_with_more_components_than_images_names_the_shard(synthetic_inputs, tmp_path):
+    with pytest.raises(ValueError, match=rf"{synthetic_inputs.images}: \d+ training images cannot give 5000"):
+        pretrain(tiny_config(pixels={"components": 5000}), "pixels", synthetic_inputs, tmp_path / "pixels")
+    assert not (tmp_path / "pixels" / "checkpoint.safetensors").exists()
