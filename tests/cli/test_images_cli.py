@@ -83,6 +83,36 @@ def test_error_mode_names_the_file_and_writes_nothing(tmp_path):
     assert "img2.jpg" in (tmp_path / "log.txt").read_text()
 
 
+def corrupt_mid_scan(path: Path) -> None:
+    """Replace ``path`` with a noise JPEG whose scan data has 200 bytes (< 0xFF) overwritten in the middle: PIL
+    decodes it without an error (libjpeg only warns), the stage must not."""
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64), dtype=np.uint8)).save(path, format="JPEG")
+    data = bytearray(path.read_bytes())
+    sos = data.index(b"\xff\xda")
+    middle = (sos + len(data)) // 2
+    data[middle:middle + 200] = np.random.default_rng(1).integers(0, 0xFF, 200, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    with Image.open(path) as img:
+        img.load()
+
+
+@pytest.mark.parametrize("on_corrupt", ["error", "skip"])
+def test_corrupt_scan_data_is_caught(tmp_path, on_corrupt):
+    manifest = tiny_manifest(tmp_path, ["PA", "PA", "PA"])
+    corrupt_mid_scan(tmp_path / "files" / "img1.jpg")
+    if on_corrupt == "error":
+        with pytest.raises(CorruptImageError, match=r"img1\.jpg: corrupt or truncated JPEG \(Corrupt JPEG data.*"
+                                                    r"row 1 \(0-based\), study s1"):
+            run(tmp_path, manifest, {"size": 8})
+        assert list((tmp_path / "images").iterdir()) == []
+        return
+    out, index = run(tmp_path, manifest, {"size": 8, "on_corrupt": "skip"})
+    assert [int(round(m)) for m in np.load(out).mean(axis=(1, 2))] == [0, 40]
+    meta = json.loads((out.parent / "eval.npy.meta.json").read_text())
+    assert meta["rows"]["skipped"] == 1 and meta["skipped_files"][0]["manifest_row"] == 1
+    assert "Corrupt JPEG data" in meta["skipped_files"][0]["reason"]
+
+
 def test_unknown_setting_is_rejected(tmp_path):
     manifest = tiny_manifest(tmp_path, ["PA"])
     with pytest.raises(ValueError, match=r"images: unknown key\(s\) \['resolution'\]"):

@@ -14,7 +14,7 @@ from PIL import Image
 
 from igcl.data.images import ImageShard, normalize_images
 from igcl.data.imageshards import CorruptImageError, ImagesConfig, build_image_shard, decode_image
-from igcl.data.imageshards.decode import strict_jpeg_loading
+from igcl.data.imageshards.decode import RESAMPLE, center_square_box, strict_jpeg_loading
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.shards.schema import MANIFEST_SCHEMA
 
@@ -78,8 +78,7 @@ def out_paths(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_decode_keeps_orientation(tmp_path):
     path = write_jpeg(tmp_path / "ul.jpg", upper_left_square(128))
-    with strict_jpeg_loading():
-        img = decode_image(path, 32)
+    img = decode_image(path, 32)
     assert img.shape == (32, 32) and img.dtype == np.uint8
     assert img[:14, :14].mean() > 245  # bright square stays upper-left (no transpose or flip)
     assert img[18:, :].mean() < 8 and img[:, 18:].mean() < 8
@@ -166,9 +165,26 @@ def test_threads_1_and_2_give_identical_bytes(tmp_path):
     assert outputs[0][1].equals(outputs[1][1])
 
 
+def corrupt_scan(path: Path, n_bytes: int = 200, seed: int = 0) -> Path:
+    """Overwrite ``n_bytes`` in the middle of the JPEG's entropy-coded data (after the SOS segment), keeping the
+    file's length; the bytes are < 0xFF, so they form no marker and only libjpeg's "Corrupt JPEG data" warning
+    (which PIL ignores) reports them."""
+    data = bytearray(path.read_bytes())
+    sos = data.index(b"\xff\xda")
+    scan_start = sos + 2 + int.from_bytes(data[sos + 2:sos + 4], "big")
+    start = (scan_start + len(data)) // 2
+    assert start - scan_start > n_bytes and len(data) - 2 - start > n_bytes, "scan too short to corrupt"
+    data[start:start + n_bytes] = np.random.default_rng(seed).integers(0, 0xFF, n_bytes, dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
 def make_bad_file(kind: str, tmp_path: Path) -> Path:
     bad = tmp_path / "jpg" / f"bad_{kind}.jpg"
-    if kind == "truncated":
+    if kind == "corrupt_scan":
+        write_jpeg(bad, np.random.default_rng(3).integers(0, 256, (64, 64), dtype=np.uint8))
+        corrupt_scan(bad)
+    elif kind == "truncated":
         write_jpeg(bad, np.random.default_rng(3).integers(0, 256, (64, 64), dtype=np.uint8))
         data = bad.read_bytes()
         bad.write_bytes(data[: len(data) // 2])
@@ -179,8 +195,9 @@ def make_bad_file(kind: str, tmp_path: Path) -> Path:
     return bad  # "missing": never written
 
 
-@pytest.mark.parametrize("kind,reason", [("truncated", "truncated"), ("not_jpeg", "not an image file"),
-                                         ("png", "not a JPEG"), ("missing", "file not found")])
+@pytest.mark.parametrize("kind,reason", [("corrupt_scan", "corrupt or truncated JPEG (Corrupt JPEG data"),
+                                         ("truncated", "truncated"), ("not_jpeg", "not an image file"),
+                                         ("png", "not a JPEG (PIL reads it as PNG)"), ("missing", "file not found")])
 def test_bad_file_is_an_error_naming_file_and_row(tmp_path, kind, reason):
     files = random_jpegs(tmp_path / "jpg", 4, np.random.default_rng(4))
     files.insert(2, make_bad_file(kind, tmp_path))
@@ -194,7 +211,7 @@ def test_bad_file_is_an_error_naming_file_and_row(tmp_path, kind, reason):
     assert list((tmp_path / "out").iterdir()) == []  # no output, no temp file
 
 
-@pytest.mark.parametrize("kind", ["truncated", "not_jpeg", "png", "missing"])
+@pytest.mark.parametrize("kind", ["corrupt_scan", "truncated", "not_jpeg", "png", "missing"])
 def test_bad_file_is_skipped_and_counted(tmp_path, kind):
     files = random_jpegs(tmp_path / "jpg", 5, np.random.default_rng(5))
     files.insert(1, make_bad_file(kind, tmp_path))
@@ -212,6 +229,36 @@ def test_bad_file_is_skipped_and_counted(tmp_path, kind):
     for row, i in enumerate(good):
         np.testing.assert_array_equal(shard[row], decode_image(files[i], 16))
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["shard.index.parquet", "shard.npy"]
+
+
+def test_scan_corruption_passes_pil_but_not_the_stage(tmp_path):
+    """The audit's case: garbage inside the scan data decodes with PIL, no error, into wrong pixels."""
+    pixels = np.random.default_rng(3).integers(0, 256, (64, 64), dtype=np.uint8)
+    good = write_jpeg(tmp_path / "good.jpg", pixels)
+    bad = corrupt_scan(write_jpeg(tmp_path / "bad.jpg", pixels))
+    assert bad.stat().st_size == good.stat().st_size
+    with strict_jpeg_loading(), Image.open(bad) as img:
+        img.load()  # no error, even with LOAD_TRUNCATED_IMAGES off
+        from_pil = np.asarray(img)
+    with Image.open(good) as img:
+        assert np.abs(from_pil.astype(int) - np.asarray(img)).mean() > 10  # and the pixels are garbage
+    decode_image(good, 16)
+    with pytest.raises(CorruptImageError, match=r"bad\.jpg: corrupt or truncated JPEG \(Corrupt JPEG data"):
+        decode_image(bad, 16)
+
+
+@pytest.mark.parametrize("size", [8, 16, 40, 100, 300])
+def test_decode_matches_pil_reduced_scale_decode(tmp_path, size):
+    """Same pixels as the PIL ``draft`` path the stage used before strict decoding (same libjpeg scale, resize)."""
+    rng = np.random.default_rng(size)
+    for i, (height, width) in enumerate([(300, 256), (97, 1030), (811, 633), (64, 64)]):
+        pixels = rng.integers(0, 256, (height, width, 3) if i == 2 else (height, width), dtype=np.uint8)
+        path = write_jpeg(tmp_path / f"{i}.jpg", pixels, quality=90)
+        with Image.open(path) as img:
+            img.draft("L", (size, size))
+            gray = img.convert("L")
+            ref = gray.resize((size, size), RESAMPLE, box=center_square_box(*gray.size))
+        np.testing.assert_array_equal(decode_image(path, size), np.asarray(ref), err_msg=f"{height}x{width}")
 
 
 def test_no_selected_views_is_an_error(tmp_path):

@@ -1,20 +1,28 @@
 """The images stage: manifest JPEGs -> one ``[N, size, size]`` uint8 ``.npy`` array plus its index Parquet.
 
-The array is written through ``numpy.lib.format.open_memmap`` chunk by chunk, so memory stays bounded at any N,
-and both files appear under their final names only once complete (:func:`igcl.io.atomic_path`). Decoding runs in
-a process pool over chunks of paths; results are consumed in submission order with a bounded window of chunks in
-flight, so the output is byte-identical for any number of workers.
+The array is written with ordinary buffered writes, chunk by chunk after a ``.npy`` header for the selected row
+count (:class:`NpyWriter`), so memory stays bounded at any N; when rows are skipped the header is rewritten in
+place for the smaller count and the file truncated. (It used to be written through a memory map, where a full disk
+arrives as SIGBUS: the process died with no message and left its temp file filling the disk. A ``write()`` fails
+with ENOSPC instead, which becomes an error naming the file and the free space.) Both files appear under their
+final names only once complete (:func:`igcl.io.atomic_path`). Decoding runs in a process pool over chunks of
+paths; results are consumed in submission order with a bounded window of chunks in flight, so the output is
+byte-identical for any number of workers. Pool workers die with the stage (:func:`igcl.workers.die_with_parent`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
+import io
 import logging
 import multiprocessing
 import os
+import shutil
+import struct
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +30,20 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from numpy.lib.format import open_memmap
+from numpy.lib.format import dtype_to_descr, write_array_header_1_0
 from tqdm import tqdm
 
 from igcl.data.imageshards.config import ImagesConfig
-from igcl.data.imageshards.decode import CorruptImageError, decode_image, strict_jpeg_loading
+from igcl.data.imageshards.decode import CorruptImageError, decode_image
 from igcl.data.imageshards.index import INDEX_SCHEMA, build_index, select_views
 from igcl.io import atomic_path
 from igcl.shards.schema import MANIFEST_SCHEMA, read_table
+from igcl.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32  # images per task: large enough to amortise pickling, small enough to keep both workers busy
-COPY_BLOCK = 4096  # images per block when compacting the array after skipped rows
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # a full filesystem, or the user's quota on it
 
 
 @dataclass(frozen=True)
@@ -65,13 +74,26 @@ def decode_chunk(paths: Sequence[str], size: int) -> ChunkResult:
     """Decode ``paths``; failures are returned (not raised) so the caller decides between error and skip."""
     images = np.zeros((len(paths), size, size), dtype=np.uint8)
     failures = []
-    with strict_jpeg_loading():
-        for i, path in enumerate(paths):
-            try:
-                images[i] = decode_image(path, size)
-            except CorruptImageError as err:
-                failures.append((i, err.reason))
+    for i, path in enumerate(paths):
+        try:
+            images[i] = decode_image(path, size)
+        except CorruptImageError as err:
+            failures.append((i, err.reason))
     return images, failures
+
+
+def _init_worker() -> None:
+    """Pool initializer: die with the stage's process, however it ends."""
+    die_with_parent()  # the parent is the fork server
+    # forkserver hands every child a copy of the server's "alive" pipe, the end whose closing tells the server
+    # that the main process is gone (so that the child could start forkserver processes of its own; ours start
+    # none). While a worker holds it the server never sees EOF when the main process is SIGKILLed, so never
+    # exits, and die_with_parent never fires: server and workers live on. Closing it completes the chain.
+    from multiprocessing import forkserver
+    server = forkserver._forkserver
+    if server._forkserver_alive_fd is not None:
+        os.close(server._forkserver_alive_fd)
+        server._forkserver_alive_fd = None
 
 
 def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int) -> Iterator[ChunkResult]:
@@ -84,7 +106,8 @@ def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int) ->
     # the server imports this module once, so each worker starts as a cheap fork of it, not a fresh import
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__])
-    pool = ProcessPoolExecutor(max_workers=threads, mp_context=context)
+    # a killed stage (SIGKILL, OOM killer, time limit) must not leave its workers running: see _init_worker
+    pool = ProcessPoolExecutor(max_workers=threads, mp_context=context, initializer=_init_worker)
     pending: deque[Future[ChunkResult]] = deque()
     remaining = iter(chunks)
     try:
@@ -107,20 +130,86 @@ def _chunked(items: Sequence[str], n: int) -> Iterator[Sequence[str]]:
         yield items[start:start + n]
 
 
-def _compact(npy: Path, rows: int) -> None:
-    """Rewrite the ``.npy`` at ``npy`` keeping only its first ``rows`` images (bounded memory)."""
-    source = np.load(npy, mmap_mode="r")
-    compact = npy.with_name(npy.name + ".compact")
-    try:
-        target = open_memmap(compact, mode="w+", dtype=np.uint8, shape=(rows, *source.shape[1:]))
-        for start in range(0, rows, COPY_BLOCK):
-            target[start:start + COPY_BLOCK] = source[start:min(start + COPY_BLOCK, rows)]
-        target.flush()
-        del target, source
-        os.replace(compact, npy)
-    except BaseException:
-        compact.unlink(missing_ok=True)
-        raise
+def npy_header(shape: tuple[int, ...], length: int | None = None) -> bytes:
+    """The ``.npy`` (format 1.0) header of a C-order uint8 array of ``shape``, as numpy writes it.
+
+    With ``length``, padded with spaces to exactly that many bytes: a header rewritten in place for fewer rows
+    must keep its length (and so the data's offset). numpy 1.26 already pads the first axis to 21 digits, so the
+    padding only matters for a numpy that does not.
+    """
+    buffer = io.BytesIO()
+    write_array_header_1_0(buffer, {"descr": dtype_to_descr(np.dtype(np.uint8)), "fortran_order": False,
+                                    "shape": shape})
+    header = buffer.getvalue()
+    if length is None or len(header) == length:
+        return header
+    if len(header) > length:
+        raise ValueError(f".npy header for shape {shape} is {len(header)} bytes, longer than the {length} reserved")
+    # magic (6 bytes), version (2), little-endian uint16 length of the dict text (which ends in a newline)
+    return header[:8] + struct.pack("<H", length - 10) + header[10:-1] + b" " * (length - len(header)) + b"\n"
+
+
+class NpyWriter:
+    """Write a ``[rows, size, size]`` uint8 ``.npy`` at ``path`` block by block with buffered ``write()`` calls.
+
+    The header is written first for ``rows`` images; :meth:`finish` rewrites it in place for the number actually
+    appended (fewer when rows were skipped) and truncates the file. A full filesystem (ENOSPC, or EDQUOT) raises
+    ``OSError`` naming ``output`` (the final path; ``path`` is its temp file), the bytes the array needs and the
+    space free there after the partial file is removed; the partial file is removed. Memory: one block.
+    """
+
+    def __init__(self, path: Path, rows: int, size: int, output: str | os.PathLike[str]) -> None:
+        self.path = path
+        self.output = output
+        self.size = size
+        self.rows = 0
+        self._header = npy_header((rows, size, size))
+        self._needed = len(self._header) + rows * size * size
+        self._file = open(path, "wb")  # noqa: SIM115 (closed by finish() or abort())
+        self._guard(self._file.write, self._header)
+
+    def append(self, images: np.ndarray) -> None:
+        """Append ``images`` [n, size, size] uint8 after the rows written so far."""
+        if images.dtype != np.uint8 or images.shape[1:] != (self.size, self.size):
+            raise ValueError(f"expected uint8 [n, {self.size}, {self.size}] images, got {images.dtype} {images.shape}")
+        self._guard(self._file.write, np.ascontiguousarray(images).data)
+        self.rows += len(images)
+
+    def finish(self) -> None:
+        """Fix the header for the rows appended, drop the unused tail, flush to disk and close."""
+        def fix_and_close() -> None:
+            self._file.seek(0)
+            self._file.write(npy_header((self.rows, self.size, self.size), length=len(self._header)))
+            self._file.truncate(len(self._header) + self.rows * self.size * self.size)
+            self._file.flush()
+            os.fsync(self._file.fileno())  # some filesystems (NFS) report a full disk only at write-back
+            self._file.close()
+
+        self._guard(fix_and_close)
+
+    def abort(self) -> None:
+        """Close without fixing the header (the caller deletes the file)."""
+        with contextlib.suppress(OSError):  # a flush of buffered bytes onto a full disk fails again
+            self._file.close()
+
+    def _guard(self, write: Callable[..., object], *args: object) -> None:
+        """Call ``write(*args)``, turning a full filesystem into the error described in the class docstring."""
+        try:
+            write(*args)
+        except OSError as err:
+            if err.errno not in NO_SPACE:
+                raise
+            self.abort()
+            self.path.unlink(missing_ok=True)  # so that the free space reported is what the user has to work with
+            usage = shutil.disk_usage(self.path.parent)
+            raise OSError(err.errno, (
+                f"{self.output}: {os.strerror(err.errno).lower()} while writing the image array "
+                f"(temp file {self.path.name}, removed): it needs {_mib(self._needed)}, "
+                f"{_mib(usage.free)} free of {_mib(usage.total)} on the filesystem of {self.path.parent}")) from err
+
+
+def _mib(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB ({n} bytes)"
 
 
 def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.PathLike[str],
@@ -149,42 +238,51 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
     kept = np.zeros(len(paths), dtype=bool)
     skipped: list[SkippedImage] = []
     with atomic_path(out_npy) as tmp_npy, atomic_path(out_index) as tmp_index:
-        array = open_memmap(tmp_npy, mode="w+", dtype=np.uint8, shape=(len(paths), size, size))
-        cursor = 0
+        writer = NpyWriter(tmp_npy, len(paths), size, output=out_npy)
         done = 0
         workers = min(threads, -(-len(paths) // chunk_size))  # no pool start-up for a single chunk
         results = decode_in_order(_chunked(paths, chunk_size), size, workers)
-        with contextlib.closing(results), tqdm(total=len(paths), unit="img", desc=f"images {manifest_path.stem}",
-                                               mininterval=2.0) as bar:
-            for images, failures in results:
-                bad = {offset: reason for offset, reason in failures}
-                for offset in range(len(images)):
-                    selected_row = done + offset
-                    if offset in bad:
+        try:
+            with contextlib.closing(results), tqdm(total=len(paths), unit="img",
+                                                   desc=f"images {manifest_path.stem}", mininterval=2.0) as bar:
+                for images, failures in results:
+                    for offset, reason in failures:
+                        selected_row = done + offset
                         manifest_row = int(positions[selected_row])
                         if config.on_corrupt == "error":
                             raise CorruptImageError(
                                 paths[selected_row],
-                                f"{bad[offset]} (manifest {manifest_path}, row {manifest_row} (0-based), study "
+                                f"{reason} (manifest {manifest_path}, row {manifest_row} (0-based), study "
                                 f"{selected['study_id'][selected_row].as_py()}, "
                                 f"image {selected['image_id'][selected_row].as_py()})")
-                        skipped.append(SkippedImage(manifest_row, paths[selected_row], bad[offset]))
-                        logger.warning("skipping manifest row %d: %s: %s", manifest_row, paths[selected_row],
-                                       bad[offset])
-                        continue
-                    array[cursor] = images[offset]
-                    kept[selected_row] = True
-                    cursor += 1
-                done += len(images)
-                bar.update(len(images))
-        array.flush()
-        del array
+                        skipped.append(SkippedImage(manifest_row, paths[selected_row], reason))
+                        logger.warning("skipping manifest row %d: %s: %s", manifest_row, paths[selected_row], reason)
+                    good = np.ones(len(images), dtype=bool)
+                    good[[offset for offset, _ in failures]] = False
+                    writer.append(images if good.all() else images[good])
+                    kept[done:done + len(images)] = good
+                    done += len(images)
+                    bar.update(len(images))
+            writer.finish()
+        except BaseException:
+            writer.abort()
+            raise
+        cursor = writer.rows
         if cursor == 0:
             raise ValueError(f"{manifest_path}: every one of the {len(paths)} selected images is corrupt or missing")
-        if cursor < len(paths):
-            _compact(tmp_npy, cursor)
         index = build_index(selected.filter(pa.array(kept)))
-        pq.write_table(index.cast(INDEX_SCHEMA), tmp_index, compression="zstd")
+        try:
+            pq.write_table(index.cast(INDEX_SCHEMA), tmp_index, compression="zstd")
+        except OSError as err:
+            # pyarrow's OSError carries the errno only in its text
+            if err.errno not in NO_SPACE and "No space left on device" not in str(err):
+                raise
+            tmp_npy.unlink(missing_ok=True)
+            tmp_index.unlink(missing_ok=True)
+            usage = shutil.disk_usage(tmp_index.parent)
+            raise OSError(errno.ENOSPC, f"{out_index}: no space left on device while writing the index "
+                                        f"({_mib(usage.free)} free on the filesystem of {tmp_index.parent} "
+                                        f"after removing the partial files)") from err
     seconds = time.perf_counter() - start_time
     if skipped:
         logger.warning("%s: skipped %d corrupt or missing image(s): %s", manifest_path, len(skipped),

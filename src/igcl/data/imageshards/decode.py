@@ -1,22 +1,31 @@
-"""One JPEG file -> one ``[size, size]`` uint8 grayscale array: reduced-scale decode, resize, center crop.
+"""One JPEG file -> one ``[size, size]`` uint8 grayscale array: strict reduced-scale decode, resize, center crop.
 
 Real MIMIC-CXR-JPG images are about 2500 px on a side; decoding them in full only to throw most pixels away
-dominates the stage's time. ``Image.draft("L", (size, size))`` asks libjpeg to decode at 1/2, 1/4 or 1/8 scale
-(the largest reduction that keeps both sides >= ``size``) and straight to luminance, so the DCT does most of the
-downsampling; an antialiased resize then brings the shorter side to exactly ``size``.
+dominates the stage's time. libjpeg-turbo (through ``simplejpeg``) decodes at 1/2, 1/4 or 1/8 scale (the largest
+reduction that keeps both sides >= ``size``, the rule of PIL's ``Image.draft``) and straight to luminance, so the
+DCT does most of the downsampling; an antialiased PIL resize then brings the shorter side to exactly ``size``.
+
+Decoding is strict: libjpeg reports damaged entropy-coded data ("Corrupt JPEG data: ...", bad Huffman codes,
+bytes overwritten inside the scan) only as a *warning* and goes on to return garbage pixels. PIL cannot stop on
+warnings, so such a file used to be stored as if it were fine; ``simplejpeg.decode_jpeg(strict=True)`` turns
+every libjpeg warning into an error, which :func:`decode_image` raises as :class:`CorruptImageError`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 from collections.abc import Iterator
 
 import numpy as np
+import simplejpeg
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 # A resize-and-crop in one step; bicubic with PIL's antialiasing support (the filter widens with the reduction).
 RESAMPLE = Image.Resampling.BICUBIC
+JPEG_MAGIC = b"\xff\xd8\xff"  # SOI marker, then the first segment's marker
+REDUCTIONS = (8, 4, 2)  # the scales libjpeg decodes in the DCT domain that PIL's draft() also uses
 
 
 class CorruptImageError(ValueError):
@@ -30,7 +39,11 @@ class CorruptImageError(ValueError):
 
 @contextlib.contextmanager
 def strict_jpeg_loading() -> Iterator[None]:
-    """Make PIL raise on truncated files while inside (some libraries set LOAD_TRUNCATED_IMAGES globally)."""
+    """Make PIL raise on truncated files while inside (some libraries set LOAD_TRUNCATED_IMAGES globally).
+
+    :func:`decode_image` no longer decodes with PIL and does not need it; it is kept for code that does
+    (``bench/images`` times a full-resolution PIL decode inside it).
+    """
     previous = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
@@ -47,28 +60,46 @@ def center_square_box(width: int, height: int) -> tuple[float, float, float, flo
     return (left, top, left + side, top + side)
 
 
+def reduction(width: int, height: int, size: int) -> int:
+    """The DCT-domain reduction (8, 4, 2 or 1) that keeps both sides >= ``size``: the rule of PIL's draft()."""
+    scale = min(width // size, height // size)
+    return next((r for r in REDUCTIONS if scale >= r), 1)
+
+
+def _not_a_jpeg(data: bytes) -> str:
+    """Why ``data`` (which lacks the JPEG magic bytes) is refused, naming its format when PIL knows it."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            return f"not a JPEG (PIL reads it as {img.format})"
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        return "not an image file PIL can identify (expected a JPEG)"
+
+
 def decode_image(path: str | os.PathLike[str], size: int) -> np.ndarray:
     """Decode the JPEG at ``path`` into a ``[size, size]`` uint8 array (row 0 is the image's top).
 
     Shorter side resized to ``size`` and the longer one center-cropped (done as one resize of the centred
-    square, so no intermediate image is made). Raises :class:`CorruptImageError` for a missing file, a file
-    that is not a JPEG, or one that is truncated or corrupt; call inside :func:`strict_jpeg_loading`.
+    square, so no intermediate image is made). Raises :class:`CorruptImageError` for a missing or unreadable
+    file, a file that is not a JPEG, and one that is truncated or corrupt (any libjpeg warning).
     """
     path = os.fspath(path)
     try:
-        with Image.open(path) as img:
-            if img.format != "JPEG":
-                raise CorruptImageError(path, f"not a JPEG (PIL reads it as {img.format})")
-            img.draft("L", (size, size))
-            img.load()  # PIL decodes lazily: force it so truncation raises here, not later or never
-            gray = img if img.mode == "L" else img.convert("L")
-            out = gray.resize((size, size), RESAMPLE, box=center_square_box(*gray.size))
-    except CorruptImageError:
-        raise
+        with open(path, "rb") as file:
+            data = file.read()
     except FileNotFoundError:
         raise CorruptImageError(path, "file not found") from None
-    except UnidentifiedImageError:
-        raise CorruptImageError(path, "not an image file PIL can identify (expected a JPEG)") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+    except OSError as err:
+        raise CorruptImageError(path, f"cannot read the file ({err.strerror or err})") from None
+    if not data.startswith(JPEG_MAGIC):
+        raise CorruptImageError(path, _not_a_jpeg(data))
+    try:
+        height, width, _, _ = simplejpeg.decode_jpeg_header(data)
+        r = reduction(width, height, size)
+        # ceil(side / r) is exactly libjpeg's output size at scale 1/r, and no smaller scale reaches it
+        pixels = simplejpeg.decode_jpeg(data, colorspace="GRAY", strict=True, min_height=-(-height // r),
+                                        min_width=-(-width // r))
+    except ValueError as err:  # simplejpeg raises ValueError for libjpeg errors and, with strict, warnings
         raise CorruptImageError(path, f"corrupt or truncated JPEG ({err})") from None
+    gray = Image.fromarray(pixels.reshape(pixels.shape[:2]))  # [h, w] uint8: mode L
+    out = gray.resize((size, size), RESAMPLE, box=center_square_box(*gray.size))
     return np.asarray(out, dtype=np.uint8)
