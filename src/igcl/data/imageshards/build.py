@@ -165,7 +165,7 @@ class NpyWriter:
         self.rows = 0
         self._header = npy_header((rows, size, size))
         self._needed = len(self._header) + rows * size * size
-        self._file = open(path, "wb")  # noqa: SIM115 (closed by finish() or abort())
+        self._file = open(path, "wb")  # closed by finish() or abort()
         self._guard(self._file.write, self._header)
 
     def append(self, images: np.ndarray) -> None:
