@@ -3,7 +3,10 @@
 The cache file ``<cache_dir>/features-<key>.npz`` holds ``rows`` [n] int64 and ``features`` [n, F] float32; the
 key hashes the checkpoint's files, the image shard's identity (index bytes, array size and mtime), the rows and
 the input size, so a rerun with other probe settings reuses it and any change to those inputs misses it. Writing a
-new cache file removes the directory's other ``features-*.npz`` (they belong to inputs that are gone).
+new cache file removes the directory's other ``features-*.npz`` (they belong to inputs that are gone), and every
+lookup first removes the temporaries ``.features-*.npz.<random>.tmp`` that killed runs left, whatever their key (a
+run killed under another checkpoint leaves one that this key's write would never match; each is as large as a
+cache). One evaluate job owns a cache directory.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,12 +23,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from igcl.io import atomic_path
+from igcl.io import atomic_path, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
 Normalize = Callable[[np.ndarray], torch.Tensor]  # uint8 [B, H, W] -> float [B, 1, H, W]
 CHECKPOINT_FILES: tuple[str, ...] = ("checkpoint.safetensors", "config.json")
+CACHE_TEMP = re.compile(r"\.(features-[A-Za-z0-9_-]+\.npz)\.[A-Za-z0-9_]+\.tmp")  # atomic_path's temp of a cache file
 
 
 def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
@@ -113,10 +118,20 @@ def extract_features(encoder: torch.nn.Module, images: np.ndarray, rows: np.ndar
     return out
 
 
+def remove_cache_temps(cache_dir: str | os.PathLike[str]) -> list[Path]:
+    """Remove every cache file's temporaries in ``cache_dir`` (one evaluate job owns the directory)."""
+    directory = Path(cache_dir)
+    if not directory.is_dir():
+        return []
+    finals = {m.group(1) for p in directory.iterdir() if (m := CACHE_TEMP.fullmatch(p.name))}
+    return [removed for name in sorted(finals) for removed in remove_stale_temps(directory / name)]
+
+
 def cached_features(cache_dir: str | os.PathLike[str], key: str, rows: np.ndarray,
                     compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
     """``(features [n, F], was_cached)``: load ``features-<key>.npz`` or compute and write it atomically."""
     path = Path(cache_dir) / f"features-{key}.npz"
+    remove_cache_temps(cache_dir)
     if path.is_file():
         with np.load(path) as cached:
             if np.array_equal(cached["rows"], rows):

@@ -33,13 +33,14 @@ from igcl.evaluate.results import (FEWSHOT_METRICS_SCHEMA, FRACTION_METRICS_SCHE
 from igcl.evaluate.retrieval import run_retrieval
 from igcl.evaluate.sampling import exclude_patients
 from igcl.evaluate.targets import apply_uncertain_policy, read_image_table
-from igcl.io import write_sidecar
+from igcl.io import remove_litter, write_sidecar
 from igcl.labels import COMPETITION_PATHOLOGIES
 from igcl.models.checkpoint import load_pretrained
 
 log = logging.getLogger(__name__)
 
 TRAIN_SPLIT, TEST_SPLIT = "train", "valid"
+TABLE_FILES = ("linear.parquet", "fewshot.parquet", "retrieval.parquet", "scores.parquet", "finetune.parquet")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     """
     started = time.perf_counter()
     out = Path(out_dir)
+    for name in TABLE_FILES:  # Snakemake deleted a failed run's tables but not their sidecars
+        remove_litter(out / name)
     device = resolve_device(cfg.device)
     model = load_pretrained(inputs.checkpoint_dir, map_location=device)
     if model.method != method:

@@ -16,7 +16,9 @@ Sources (``GraphsConfig.source``):
   no parent state is inherited), each building one parser once and calling ``parse_many`` per chunk; results come
   back in chunk order, so shards and labels are the same whatever the thread count. The reports reach the workers
   as one memory-mapped Arrow IPC file and each chunk's rows come back as Arrow IPC files, both in a temporary
-  spool directory (removed at the end), so the pool's pipes carry only chunk numbers and file names.
+  spool directory ``.DIR.spool_<random>.tmp`` beside the output (removed at the end; one a kill left behind is
+  removed by the next run's :func:`igcl.io.atomic_dir`, never another run's spool in /tmp), so the pool's pipes
+  carry only chunk numbers and file names. Workers die with the stage (:func:`igcl.workers.die_with_parent`).
   ``threads == 1`` parses in this process.
 * ``radgraph_json``: RadGraph's released graphs, imported by :func:`igcl.reports.radgraph_json.read_radgraph_json`
   (no parsing; the input path is the JSON file).
@@ -24,10 +26,12 @@ Sources (``GraphsConfig.source``):
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import multiprocessing
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -40,10 +44,11 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from igcl.config import to_dict
-from igcl.io import atomic_dir, write_sidecar
+from igcl.io import atomic_dir, temp_sibling_prefix, write_sidecar
 from igcl.reports.columns import GraphColumns, graph_columns
 from igcl.shards.graphs import GraphShardWriter
 from igcl.shards.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA, write_table
+from igcl.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +171,7 @@ _WORKER: _WorkerState | None = None
 
 def _init_worker(batch_size: int, reports_path: str, spool: str) -> None:
     global _WORKER
+    die_with_parent()  # a killed stage must not leave workers blocked on the task queue
     _WORKER = _WorkerState(batch_size, reports_path, spool)
     # The pipeline and the imported modules are ~300,000 long-lived objects that every full garbage collection
     # would scan again (a tenth of a worker's time); freezing them leaves only the per-report objects to scan.
@@ -209,9 +215,14 @@ def mp_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
-def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConfig,
-                 threads: int) -> Iterator[ParsedChunk]:
-    """Yield :class:`ParsedChunk` for consecutive chunks of the reports, in input order, using ``threads`` processes."""
+def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConfig, threads: int,
+                 spool_beside: str | os.PathLike[str]) -> Iterator[ParsedChunk]:
+    """Yield :class:`ParsedChunk` for consecutive chunks of the reports, in input order, using ``threads`` processes.
+
+    With more than one worker the spool is ``.{spool_beside.name}.spool_<random>.tmp`` in ``spool_beside``'s
+    directory: the output's, so it lies on the output's file system (not a small /tmp) and a kill's leftover is
+    removed by the next :func:`igcl.io.atomic_dir` of ``spool_beside``. A generator: the spool is made on the first
+    ``next()``, i.e. inside the caller's ``atomic_dir`` (whose litter removal runs on entry, before it)."""
     n_chunks = -(-len(study_ids) // cfg.chunk_size)
     workers = min(threads, n_chunks)
     if workers <= 1:
@@ -222,7 +233,10 @@ def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConf
     log.info("parsing %d reports in %d chunks with %d worker processes", len(study_ids), n_chunks, workers)
     tasks = [(i, start, min(start + cfg.chunk_size, len(study_ids)))
              for i, start in enumerate(range(0, len(study_ids), cfg.chunk_size))]
-    with tempfile.TemporaryDirectory(prefix="igcl-parse-") as spool:
+    beside = Path(spool_beside)
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    spool = tempfile.mkdtemp(prefix=temp_sibling_prefix(beside, "spool"), suffix=".tmp", dir=beside.parent)
+    try:
         reports_path = str(Path(spool) / "reports.arrow")
         _write_ipc(pa.table({"study_id": pa.array(study_ids, pa.string()), "text": pa.array(texts, pa.string())}),
                    Path(reports_path))
@@ -230,6 +244,8 @@ def parse_chunks(study_ids: Sequence[str], texts: Sequence[str], cfg: GraphsConf
                                initargs=(cfg.batch_size, reports_path, spool)) as pool:
             for graphs_path, labels_path, cpu_seconds in pool.imap(_parse_in_worker, tasks, chunksize=1):
                 yield ParsedChunk(_read_ipc(graphs_path), _read_ipc(labels_path), cpu_seconds)
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def radgraph_chunks(path: Path, cfg: GraphsConfig, summary: ParseSummary) -> Iterator[ParsedChunk]:
@@ -270,9 +286,10 @@ def run_parse_stage(input_path: str | os.PathLike[str], out_dir: str | os.PathLi
         summary.seconds["read"] = time.perf_counter() - started
         log.info("read %d reports from %s (%s): %d empty, %d not valid UTF-8 (decoded with replacement)",
                  len(reports), input_path, reports.kind, summary.empty, summary.undecodable)
-        chunks = parse_chunks(reports.study_ids, reports.texts, cfg, threads)
+        chunks = parse_chunks(reports.study_ids, reports.texts, cfg, threads, spool_beside=out_dir)
 
-    with atomic_dir(out_dir) as tmp:
+    # closing: a failure stops the workers and removes the spool now, not whenever the generator is collected
+    with atomic_dir(out_dir) as tmp, contextlib.closing(chunks):
         writer = GraphShardWriter(tmp, cfg.rows_per_shard)
         label_tables = []
         writing = 0.0

@@ -8,6 +8,11 @@ data order and augmentation are functions of (seed, step), so a resumed run ends
 uninterrupted one. Each epoch it logs the mean training loss and image->other top-1 retrieval on held-out
 (``validate``) studies; ``test`` is never read. Outputs in ``out_dir``: ``checkpoint.safetensors``, ``config.json``,
 ``train_log.csv`` (+ ``graph_vocab.json`` / ``tokenizer.json``, ``tensorboard/``); see :mod:`igcl.models.checkpoint`.
+
+A resume state written under another config is stale: it is discarded with a warning and the run starts afresh
+(:mod:`igcl.train.state`). A fresh start removes an earlier run's ``tensorboard/`` (a killed run's event files
+would otherwise pile up beside the new ones); a resumed run appends to it, purging the events logged after the
+resumed step so the curves continue without duplicated steps.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from tqdm import tqdm
 
 from igcl.config import to_dict
 from igcl.data.images import ImageShard, normalize_images
-from igcl.io import atomic_path, write_sidecar
+from igcl.io import atomic_path, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
 from igcl.methods import GRAPHS, TEXT, get_method
-from igcl.models.checkpoint import load_pretrained, save_pretrained
+from igcl.models.checkpoint import (CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE, WEIGHTS_FILE, load_pretrained,
+                                   save_pretrained)
 from igcl.models.dual import DualEncoder, GraphSpec, ModelSpec, TextSpec, build_model
 from igcl.models.graph_vocab import GraphBatch, GraphVocab
 from igcl.models.image import prepare_for_device
@@ -47,7 +53,8 @@ from igcl.train.data import (BatchPlan, GraphCollate, MicroBatches, Pairs, TextC
 from igcl.train.distributed import (WorldInfo, all_reduce_mean, barrier, broadcast_object, init_distributed, shutdown,
                                     world_info_from_env)
 from igcl.train.schedule import cosine_with_warmup
-from igcl.train.state import TrainState, latest_checkpoint, load_checkpoint, resume_root, save_checkpoint
+from igcl.train.state import (StaleResumeState, TrainState, latest_checkpoint, load_checkpoint, resume_root,
+                              save_checkpoint)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,9 @@ LOG_COLUMNS = ("epoch", "step", "loss", "loss_image_to_other", "loss_other_to_im
                "pairs_per_s", "val_top1", "val_chance", "val_pairs")
 # Config keys that change how a run is executed but not the weights it ends with.
 EXECUTION_KEYS = ("checkpoint_every", "num_workers", "tensorboard", "max_val_pairs")
+TENSORBOARD_DIR = "tensorboard"
+TRAIN_LOG = "train_log.csv"
+OUTPUT_FILES = (WEIGHTS_FILE, CONFIG_FILE, TRAIN_LOG, VOCAB_FILE, TOKENIZER_FILE)  # the sidecar is the weights'
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -228,6 +238,9 @@ def pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out_di
 def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: Path, world: WorldInfo,
               device: torch.device, stop_after_step: int | None) -> Path:
     started = time.perf_counter()
+    if world.is_main:
+        for name in OUTPUT_FILES:  # a killed run's temporaries; the sidecar of weights Snakemake deleted
+            remove_litter(out / name)
     shard = ImageShard(inputs.images, inputs.image_index)
     train = split_pairs(shard, "train")
     val = one_per_study(split_pairs(shard, "validate"), config.max_val_pairs)
@@ -270,11 +283,10 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
                    "config": {k: v for k, v in config_dict.items() if k not in EXECUTION_KEYS},
                    "train_pairs": _sha([f"{r}:{s}" for r, s in zip(train.rows.tolist(), train.study_ids)]),
                    "world_size": world.world_size, **side.fingerprint}
-    resume_from = broadcast_object(world, latest_checkpoint(out) if world.is_main else None)
-    state = TrainState()
-    if resume_from is not None:
-        state = load_checkpoint(Path(resume_from), task, optimizer, scheduler, fingerprint)
-        log.info("resumed from %s (step %d of %d)", resume_from, state.step, plan.total_steps)
+    resumed = resume(out, world, task, optimizer, scheduler, fingerprint)
+    state = TrainState() if resumed is None else resumed[1]
+    if resumed is not None:
+        log.info("resumed from %s (step %d of %d)", resumed[0], state.step, plan.total_steps)
     ddp = (DistributedDataParallel(task, device_ids=[device.index] if device.type == "cuda" else None)
            if world.distributed else task)
     batches = MicroBatches(shard, train, plan, seed=config.seed, world=world, augment=config.augment,
@@ -282,7 +294,7 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
     loader = DataLoader(batches, batch_size=None, shuffle=False, num_workers=config.num_workers,
                         pin_memory=device.type == "cuda")
     bf16 = use_bf16(config, device)
-    writer = _tensorboard(out, config, world)
+    writer = _tensorboard(out, config, world, resumed_step=None if resumed is None else state.step)
     progress = tqdm(total=plan.total_steps, initial=state.step, desc=f"pretrain {method}", unit="step",
                     disable=not world.is_main, dynamic_ncols=True)
     batch_iter = iter(loader)
@@ -345,12 +357,42 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
     return out
 
 
-def _tensorboard(out: Path, config: PretrainConfig, world: WorldInfo) -> Any:
+def resume(out: Path, world: WorldInfo, task: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
+           fingerprint: dict[str, Any]) -> tuple[Path, TrainState] | None:
+    """The newest resume checkpoint and its state, loaded into ``task``/``optimizer``/``scheduler``; None for a
+    fresh start: no checkpoint, or a stale one (another config), which is deleted. Other mismatches raise
+    ValueError."""
+    resume_from = broadcast_object(world, latest_checkpoint(out) if world.is_main else None)
+    if resume_from is None:
+        return None
+    try:
+        state = load_checkpoint(Path(resume_from), task, optimizer, scheduler, fingerprint)
+    except StaleResumeState as stale:
+        barrier(world)  # every rank has read the state before rank 0 deletes it
+        if world.is_main:
+            log.warning("%s; discarding %s and starting afresh", stale, resume_root(out))
+            shutil.rmtree(resume_root(out), ignore_errors=True)
+        barrier(world)
+        return None
+    return Path(resume_from), state
+
+
+def _tensorboard(out: Path, config: PretrainConfig, world: WorldInfo, *, resumed_step: int | None) -> Any:
+    """The run's SummaryWriter (rank 0, when enabled). A fresh start removes an old ``tensorboard/``; a resumed
+    one purges events after ``resumed_step`` (logged by the killed run past its last checkpoint; they are logged
+    again)."""
     if not (config.tensorboard and world.is_main):
         return None
     from torch.utils.tensorboard import SummaryWriter
 
-    return SummaryWriter(log_dir=str(out / "tensorboard"))
+    log_dir = out / TENSORBOARD_DIR
+    if resumed_step is None:
+        if log_dir.exists():
+            log.info("fresh start: removing %s of an earlier run", log_dir)
+            shutil.rmtree(log_dir)
+        return SummaryWriter(log_dir=str(log_dir))
+    # purge_step hides events at steps >= purge_step; step ``resumed_step`` itself was logged before its checkpoint
+    return SummaryWriter(log_dir=str(log_dir), purge_step=resumed_step + 1)
 
 
 def _end_epoch(state: TrainState, plan: BatchPlan, task: ContrastiveTask, shard: ImageShard, val: Pairs,
@@ -383,12 +425,12 @@ def write_outputs(out: Path, model: DualEncoder, side: ReportSide, config_dict: 
     """train_log.csv, then the checkpoint (config.json last), then the sidecar."""
     if any(isinstance(r.get("loss"), float) and not math.isfinite(r["loss"]) for r in log_rows):
         raise NonFiniteLossError(f"{out}: the training log holds a non-finite loss")
-    write_train_log(out / "train_log.csv", log_rows)
+    write_train_log(out / TRAIN_LOG, log_rows)
     seconds = time.perf_counter() - started
     extra = {"steps": steps, "train_pairs": len(train), "val_pairs": len(val), "world_size": world.world_size,
              "seconds": round(seconds, 3)}
     save_pretrained(out, model.to("cpu"), pretrain_config=config_dict, vocab=side.vocab, tokenizer=side.tokenizer,
                     extra=extra)
-    write_sidecar(out / "checkpoint.safetensors", config=config_dict,
+    write_sidecar(out / WEIGHTS_FILE, config=config_dict,
                   rows={"train_pairs": len(train), "val_pairs": len(val), "steps": steps}, seconds=seconds)
     log.info("wrote %s (%s)", out, json.dumps(extra))

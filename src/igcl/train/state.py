@@ -7,8 +7,15 @@
 - ``state.pt``: ``{"train_state": TrainState fields, "optimizer", "scheduler", "torch_rng", "fingerprint"}``.
 
 The fingerprint records what the weights depend on besides the config's training schedule: method, model spec,
-the training config, the graph vocabulary / report-corpus hash and the training studies. Resuming under a different
-fingerprint raises ValueError saying what differs. Only the newest ``keep`` checkpoints are kept.
+the training config, the graph vocabulary / report-corpus hash and the training studies. Resume policy:
+
+- a state written under a different (science) ``config`` is stale: it can never be resumed, and a rerun of the
+  changed config is what Snakemake will ask for, so :func:`load_checkpoint` raises :class:`StaleResumeState`
+  (naming the config keys that differ) and the caller discards the resume folder and starts afresh;
+- any other difference (method, graph vocabulary, report corpus, training studies, world size) under the same
+  config raises ValueError saying what differs, as does a corrupt state: those need a person to look.
+
+Only the newest ``keep`` checkpoints are kept; a checkpoint's temporary that a kill left is removed by the next save.
 """
 
 from __future__ import annotations
@@ -25,13 +32,23 @@ from typing import Any
 import torch
 from torch import nn
 
-from igcl.io import atomic_dir
+from igcl.io import atomic_dir, remove_stale_temps
 from igcl.models.checkpoint import load_state_strict, load_weights, save_weights
 
 log = logging.getLogger(__name__)
 
 RESUME_DIR = "resume"
 STEP_DIR = re.compile(r"^step-(\d{8})$")
+STEP_TEMP = re.compile(r"^\.(step-\d{8})\.[A-Za-z0-9_]+\.tmp$")  # atomic_dir's temporary of a step folder
+
+
+class StaleResumeState(ValueError):
+    """The resume state was written under another config: discard it and start afresh (see the module doc)."""
+
+    def __init__(self, path: Path, keys: list[str]) -> None:
+        self.path, self.keys = path, keys
+        shown = ", ".join(keys) if keys else "(keys unknown)"
+        super().__init__(f"{path}: resume state written under a different config (differs in: {shown})")
 
 
 @dataclass
@@ -62,6 +79,11 @@ def latest_checkpoint(out_dir: str | Path) -> Path | None:
 def save_checkpoint(out_dir: str | Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                     state: TrainState, fingerprint: dict[str, Any], *, keep: int = 2) -> Path:
     target = resume_root(out_dir) / f"step-{state.step:08d}"
+    if resume_root(out_dir).is_dir():
+        # a kill while writing another step (a run resumed at a different step, or checkpoint_every changed)
+        # leaves a model-sized temporary that this step's own atomic_dir would not match
+        for name in sorted({m.group(1) for p in resume_root(out_dir).iterdir() if (m := STEP_TEMP.match(p.name))}):
+            remove_stale_temps(resume_root(out_dir) / name)
     with atomic_dir(target) as tmp:
         save_weights(module, tmp / "model.safetensors")
         torch.save({"train_state": dataclasses.asdict(state), "optimizer": optimizer.state_dict(),
@@ -79,10 +101,25 @@ def _differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
             != json.dumps(current.get(k), sort_keys=True, default=str)]
 
 
+def _config_differences(saved: Any, current: Any, prefix: str = "") -> list[str]:
+    """Dotted keys (``graph.hidden_dim``) whose values differ between two config dicts."""
+    if not (isinstance(saved, dict) and isinstance(current, dict)):
+        return [prefix.rstrip(".")] if prefix else []
+    keys = []
+    for key in _differences(saved, current):
+        was, now = saved.get(key), current.get(key)
+        if isinstance(was, dict) and isinstance(now, dict):
+            keys += _config_differences(was, now, f"{prefix}{key}.")
+        else:
+            keys.append(f"{prefix}{key}")
+    return keys
+
+
 def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                     fingerprint: dict[str, Any]) -> TrainState:
-    """Restore ``module``/``optimizer``/``scheduler`` from ``path``; ValueError if the checkpoint is corrupt or
-    belongs to other data, vocabulary or config."""
+    """Restore ``module``/``optimizer``/``scheduler`` from ``path``. Raises :class:`StaleResumeState` (touching
+    nothing) if it was written under another ``fingerprint["config"]``, ValueError if it is corrupt or belongs to
+    other data or vocabulary."""
     state_file = path / "state.pt"
     if not state_file.is_file():
         raise ValueError(f"{state_file}: resume state is missing")
@@ -94,6 +131,9 @@ def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimi
     if not isinstance(saved, dict) or not {"train_state", "optimizer", "scheduler", "fingerprint"} <= set(saved):
         raise ValueError(f"{state_file}: not an igcl resume state")
     differ = _differences(saved["fingerprint"], fingerprint)
+    if "config" in differ:
+        was, now = saved["fingerprint"].get("config"), fingerprint.get("config")
+        raise StaleResumeState(path, _config_differences(was, now))
     if differ:
         if "graph_vocab" in differ:
             was, now = saved["fingerprint"].get("graph_vocab") or {}, fingerprint.get("graph_vocab") or {}

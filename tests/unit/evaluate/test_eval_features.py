@@ -73,6 +73,20 @@ def test_cache_is_reused_and_keyed(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))
 
 
+def test_computing_a_cache_removes_temporaries_killed_runs_left_under_any_key(tmp_path):
+    rows = np.array([0, 1])
+    killed = [tmp_path / ".features-0a1b.npz.x7_k2m9q.tmp", tmp_path / ".features-k3.npz.abc12345.tmp"]
+    for path in killed:  # pre-sized by np.savez before the kill: as large as a cache
+        path.write_bytes(b"\0" * 4096)
+    unrelated = tmp_path / ".features-k3.npz.meta.json.abc.tmp"
+    unrelated.write_bytes(b"")
+    cached_features(tmp_path, "k1", rows, lambda: np.ones((2, 4), np.float32))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [unrelated.name, "features-k1.npz"]
+    killed[0].write_bytes(b"")
+    _, hit = cached_features(tmp_path, "k1", rows, lambda: np.ones((2, 4), np.float32))
+    assert hit and not killed[0].exists()  # a cache hit removes them too
+
+
 def test_checkpoint_hash_tracks_weights(tmp_path):
     (tmp_path / "checkpoint.safetensors").write_bytes(b"abc")
     (tmp_path / "config.json").write_text("{}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 from pathlib import Path
 
 import polars as pl
@@ -94,6 +96,49 @@ def test_a_one_megabyte_report_is_parsed(tmp_path):
     assert (big.nodes[-1].text, big.nodes[-1].section) == ("edema", "impression")  # the end was reached
     labels = read_table(out / "labels.parquet", GRAPH_LABELS_SCHEMA).to_pylist()[0]
     assert (labels["Pleural Effusion"], labels["Pneumothorax"], labels["Edema"]) == (1.0, 0.0, 1.0)
+
+
+def test_worker_spool_lies_beside_the_output_not_in_tmp(tmp_path, monkeypatch):
+    from igcl.reports import stage
+
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmpdir))
+    spools = set()
+    read_ipc = stage._read_ipc
+
+    def recording(path):
+        spools.add(Path(path).parent)
+        return read_ipc(path)
+
+    monkeypatch.setattr(stage, "_read_ipc", recording)
+    out = tmp_path / "data" / "graphs"
+    src = write_csv(tmp_path / "r.csv", REPORTS)
+    cfg = GraphsConfig(chunk_size=2)
+    run_parse_stage(src, out, cfg, threads=2)
+    assert len(spools) == 1
+    spool = spools.pop()
+    assert spool.parent == out.parent and re.fullmatch(r"\.graphs\.spool_\w+\.tmp", spool.name)
+    assert list(tmpdir.glob("igcl-parse-*")) == []  # (multiprocessing keeps its own pymp-* there)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["graphs", "graphs.meta.json"]  # no .*.tmp left
+
+
+def test_a_rerun_removes_a_killed_runs_spool_and_temporaries(tmp_path):
+    out = tmp_path / "graphs"
+    spool = tmp_path / ".graphs.spool_k1lled00.tmp"  # what SIGKILL left mid-parse: reports and chunk files
+    spool.mkdir()
+    (spool / "reports.arrow").write_bytes(b"\0" * 1024)
+    (spool / "000003.graphs.arrow").write_bytes(b"\0" * 1024)
+    half = tmp_path / ".graphs.ab_c1234.tmp"  # the half-written output directory
+    half.mkdir()
+    (half / "part-00000.parquet").write_bytes(b"")
+    (tmp_path / "graphs.meta.json").write_text("{}")  # a sidecar whose output Snakemake deleted
+    other = tmp_path / ".graphs2.spool_x.tmp"  # another output's spool: not ours to remove
+    other.mkdir()
+    run_parse_stage(write_csv(tmp_path / "r.csv", {"s1": "No effusion."}), out, GraphsConfig())
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".graphs2.spool_x.tmp", "graphs", "graphs.meta.json",
+                                                          "r.csv"]
+    assert json.loads((tmp_path / "graphs.meta.json").read_text())["rows"]["reports"] == 1
 
 
 def test_non_utf8_report_is_parsed_and_counted(tmp_path):

@@ -1,6 +1,7 @@
 """The pretraining loop end to end on synthetic data: learning, resuming, outputs, and failures."""
 
 import csv
+import logging
 import shutil
 
 import numpy as np
@@ -160,12 +161,81 @@ def test_corrupt_resume_checkpoint(synthetic_inputs, tmp_path):
         pretrain(config, "image_only", synthetic_inputs, out)
 
 
-def test_changed_config_refuses_to_resume(synthetic_inputs, tmp_path):
+def test_a_resume_state_of_another_config_is_discarded_and_the_run_starts_afresh(synthetic_inputs, tmp_path,
+                                                                                caplog):
     out = tmp_path / "out"
     with pytest.raises(TrainingInterrupted):
         pretrain(tiny_config(checkpoint_every=2), "image_only", synthetic_inputs, out, stop_after_step=2)
-    with pytest.raises(ValueError, match="cannot resume: config differs"):
-        pretrain(tiny_config(checkpoint_every=2, lr=1e-3), "image_only", synthetic_inputs, out)
+    assert latest_checkpoint(out).name == "step-00000002"
+    changed = tiny_config(checkpoint_every=2, lr=1e-3, graph={"hidden_dim": 48})
+    with caplog.at_level(logging.INFO, logger="igcl.train.loop"):
+        pretrain(changed, "image_only", synthetic_inputs, out)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "step-00000002: resume state written under a different config (differs in: graph.hidden_dim, lr)" in \
+        warnings[0] and "starting afresh" in warnings[0]
+    assert not any("resumed from" in r.getMessage() for r in caplog.records)
+    assert not (out / "resume").exists()
+    straight = pretrain(changed, "image_only", synthetic_inputs, tmp_path / "straight")
+    a, b = weights(straight), weights(out)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+
+
+def test_an_execution_setting_change_still_resumes(synthetic_inputs, tmp_path, caplog):
+    out = tmp_path / "out"
+    with pytest.raises(TrainingInterrupted):
+        pretrain(tiny_config(checkpoint_every=2), "image_only", synthetic_inputs, out, stop_after_step=2)
+    with caplog.at_level(logging.INFO, logger="igcl.train.loop"):
+        pretrain(tiny_config(checkpoint_every=3, max_val_pairs=10), "image_only", synthetic_inputs, out)
+    assert any("resumed from" in r.getMessage() and "step-00000002" in r.getMessage() for r in caplog.records)
+
+
+def event_steps(log_dir, tag="train/loss"):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(log_dir))
+    events.Reload()
+    return [e.step for e in events.Scalars(tag)]
+
+
+def test_a_rerun_removes_a_killed_runs_litter(synthetic_inputs, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "checkpoint.safetensors.meta.json").write_text("{}")  # Snakemake deleted the weights, not the sidecar
+    (out / ".checkpoint.safetensors.k1lled00.tmp").write_bytes(b"\0" * 4096)  # killed while saving the weights
+    stale_step = out / "resume" / ".step-00000005.k1lled00.tmp"  # killed while saving a resume checkpoint
+    stale_step.mkdir(parents=True)
+    (stale_step / "model.safetensors").write_bytes(b"\0" * 4096)
+    with pytest.raises(TrainingInterrupted):
+        pretrain(tiny_config(checkpoint_every=2), "image_only", synthetic_inputs, out, stop_after_step=2)
+    assert sorted(p.name for p in out.iterdir()) == ["resume"]
+    assert sorted(p.name for p in (out / "resume").iterdir()) == ["step-00000002"]
+
+
+def test_tensorboard_of_a_fresh_start_holds_only_the_new_run(synthetic_inputs, tmp_path):
+    out = tmp_path / "out"
+    config = tiny_config(tensorboard=True, epochs=1)  # checkpoint_every=100: a kill leaves no resume state
+    with pytest.raises(TrainingInterrupted):
+        pretrain(config, "image_only", synthetic_inputs, out, stop_after_step=2)
+    killed = list((out / "tensorboard").iterdir())
+    assert len(killed) == 1 and event_steps(out / "tensorboard") == [1, 2]
+    pretrain(config, "image_only", synthetic_inputs, out)
+    files = list((out / "tensorboard").iterdir())
+    assert len(files) == 1 and files[0].name.startswith("events.out.tfevents.") and files != killed
+    steps = event_steps(out / "tensorboard")
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) > 2
+
+
+def test_tensorboard_of_a_resumed_run_continues_without_duplicated_steps(synthetic_inputs, tmp_path):
+    out = tmp_path / "out"
+    config = tiny_config(tensorboard=True, epochs=1, checkpoint_every=2)
+    with pytest.raises(TrainingInterrupted):
+        pretrain(config, "image_only", synthetic_inputs, out, stop_after_step=3)  # steps 1-3 logged, 2 saved
+    pretrain(config, "image_only", synthetic_inputs, out)
+    assert len(list((out / "tensorboard").iterdir())) == 2  # the killed run's events up to step 2 are kept
+    steps = event_steps(out / "tensorboard")
+    assert steps == list(range(1, len(steps) + 1)) and len(steps) > 3  # step 3 once, from the resumed run
 
 
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(synthetic_inputs, tmp_path, monkeypatch):

@@ -56,6 +56,7 @@ from igcl.data.phantom.render import render
 from igcl.data.phantom.study import (CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable, sample_study,
                                      sample_subject, subject_table)
 from igcl.io import atomic_dir
+from igcl.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ _JOB: _Job | None = None
 
 def _init_worker(job: _Job) -> None:
     global _JOB
+    die_with_parent()  # a killed stage must not leave workers blocked on the task queue
     _JOB = job
 
 
