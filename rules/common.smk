@@ -1,5 +1,6 @@
 # Helpers shared by every rule file: config validation, settings passed to stages, input functions.
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -13,10 +14,18 @@ validate(config, "../workflow/schemas/config.schema.yaml")
 PHANTOM_ROOT = "data/phantom"
 SRC = Path(workflow.basedir) / "src" / "igcl"
 
-# The one list of methods (src/igcl/methods.py): the rules ask it which report side a method reads and at which
-# pretraining seeds it runs. It imports nothing heavy, so reading it here costs nothing.
+# igcl's light modules (standard library only, so reading the workflow stays fast and needs no stage dependency):
+# the one list of methods (which report side a method reads, at which pretraining seeds it runs), the data-root
+# layouts, each section's dataclass and execution keys, and the static import walk behind the rules' code inputs.
 sys.path.insert(0, str(SRC.parent))
+from igcl.code_inputs import import_closure
+from igcl.data.roots import check_data_roots
 from igcl.methods import GRAPHS, METHOD_NAMES, TEXT, get_method, method_seeds
+from igcl.workflow_config import SECTIONS, check_config, pretrain_job_values, split_execution
+
+# Each data root exists and has its data set's layout (the string "null" from a command line means null), checked
+# now, before any job: a wrong root must stop the run, not leave the manifests of an earlier root in use.
+DATA_ROOTS = check_data_roots(config["data"])
 
 # Variants: named copies of a registry method with pretrain overrides (ablations), e.g.
 #   variants: {igcl_rgcn_mean: {method: igcl, pretrain: {graph: {pooling: rgcn_mean, transformer_layers: 0}}}}
@@ -25,6 +34,10 @@ VARIANTS = config.get("variants") or {}
 for _name, _variant in VARIANTS.items():
     if _name in METHOD_NAMES:
         raise ValueError(f"config variants: {_name!r} is a method's own name; give the variant another name")
+    _runtime_keys = sorted(set(_variant.get("pretrain", {})) & set(split_execution("pretrain", config["pretrain"])[1]))
+    if _runtime_keys:
+        raise ValueError(f"config variants.{_name}.pretrain: {_runtime_keys} are execution keys (how a run executes, "
+                         "not what it learns); set them in the pretrain section, for every run")
     if _variant["method"] not in METHOD_NAMES:
         raise ValueError(f"config variants.{_name}.method: unknown method {_variant['method']!r}; known methods: "
                          f"{', '.join(METHOD_NAMES)}")
@@ -58,6 +71,12 @@ def merged(base, overrides):
         out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
 
+
+# Every section as its stage will read it (each job's dataclass, every variant's pretrain section), checked now:
+# a value that passes the schema but not its stage (heads not dividing hidden_dim, split fractions not summing to
+# 1) stops the workflow before any job runs, not when its stage starts after the earlier ones.
+check_config(config, {name: merged(config["pretrain"], VARIANTS[name].get("pretrain", {})) for name in VARIANTS})
+
 # Rules run `igcl <stage>` from this checkout's src/ with the job's Python: under --use-conda the stage's conda
 # environment (envs/*.yaml hold igcl's dependencies, not igcl), otherwise the interpreter running Snakemake, so a
 # run through .venv/bin/snakemake works without activating the environment.
@@ -70,38 +89,42 @@ shell.prefix(
 
 
 def settings(section, without=()):
-    """A config section as one shell-quoted JSON argument: the rule's params, and so its rerun trigger.
-    ``without``: keys the rule's output does not depend on (left out, so changing them does not rerun it)."""
-    values = {key: value for key, value in config[section].items() if key not in without}
+    """A config section's science keys as one shell-quoted JSON argument: the rule's params, and so its rerun
+    trigger. Execution keys (igcl.workflow_config) are left out (they travel in RUNTIME); so are ``without``: keys
+    the rule's output does not depend on."""
+    science, _ = split_execution(section, config[section])
+    values = {key: value for key, value in science.items() if key not in without}
     return shlex.quote(json.dumps(values, sort_keys=True))
 
 
-def stage_sources(*parts):
-    """The source files a stage runs (package-relative files or folders), inputs so a code change reruns it."""
-    files = []
-    for part in parts:
-        path = SRC / part
-        if path.is_dir():
-            files += sorted(str(p) for p in path.rglob("*.py"))
-        else:
-            files.append(str(path))
-    return files
+# Each section's execution keys as a shell-quoted JSON argument, for `--runtime {RUNTIME[section]}` in a rule's shell
+# command: outside the params, so changing a worker count, a chunk size or the device reruns nothing.
+RUNTIME = {section: shlex.quote(json.dumps(split_execution(section, config[section])[1], sort_keys=True))
+           for section in SECTIONS}
+
+
+def stage_sources(stage):
+    """Every igcl source file that `igcl <stage>` can run (the import closure of igcl.cli.<stage>, plus the
+    dispatcher), relative to the working directory: inputs, so editing any of them reruns exactly the stages that
+    import it, and a moved or copied tree still matches its records."""
+    files = import_closure([f"igcl.cli.{stage}"], SRC.parent) + [SRC / "cli" / "main.py"]
+    return sorted({os.path.relpath(path) for path in files})
 
 
 def uses_phantom(dataset):
-    return config["data"][f"{dataset}_root"] is None
+    return DATA_ROOTS[f"{dataset}_root"] is None
 
 
 def get_mimic_root():
-    return f"{PHANTOM_ROOT}/mimic-cxr-jpg" if uses_phantom("mimic") else config["data"]["mimic_root"]
+    return f"{PHANTOM_ROOT}/mimic-cxr-jpg" if uses_phantom("mimic") else DATA_ROOTS["mimic_root"]
 
 
 def get_mimic_reports_root():
-    return config["data"]["mimic_reports_root"] or get_mimic_root()
+    return DATA_ROOTS["mimic_reports_root"] or get_mimic_root()
 
 
 def get_chexpert_root():
-    return f"{PHANTOM_ROOT}/CheXpert-v1.0-small" if uses_phantom("chexpert") else config["data"]["chexpert_root"]
+    return f"{PHANTOM_ROOT}/CheXpert-v1.0-small" if uses_phantom("chexpert") else DATA_ROOTS["chexpert_root"]
 
 
 def get_final_outputs():

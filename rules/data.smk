@@ -14,7 +14,7 @@ PHANTOM_TREES = {  # tree directory -> (igcl phantom's output option, phantom ke
 
 rule phantom:
     input:
-        code=stage_sources("data/phantom", "cli/phantom.py"),
+        code=stage_sources("phantom"),
     output:
         directory(f"{PHANTOM_ROOT}/{{tree}}"),
     log:
@@ -41,11 +41,19 @@ def get_ingest_input(wildcards):
         roots = {"root": get_mimic_root(), "reports_root": get_mimic_reports_root()}
     else:
         roots = {"root": get_chexpert_root()}
-    return roots | {"code": stage_sources("data/mimic.py", "data/chexpert.py", "data/manifest.py", "cli/ingest.py")}
+    return roots | {"code": stage_sources("ingest")}
 
 
 def get_ingest_format(wildcards):
     return "mimic" if wildcards.manifest == "pretrain" else "chexpert"
+
+
+def get_ingest_roots(wildcards):
+    """The resolved roots ingest reads, as params: a changed root reruns ingest even where the old and the new
+    folder hold files with the same names and times."""
+    if wildcards.manifest == "pretrain":
+        return shlex.quote(json.dumps({"root": get_mimic_root(), "reports_root": get_mimic_reports_root()}))
+    return shlex.quote(json.dumps({"root": get_chexpert_root()}))
 
 
 def get_reports_arg(wildcards, input):
@@ -65,6 +73,7 @@ rule ingest:
         "../envs/data.yaml"
     params:
         settings=settings("ingest"),
+        roots=get_ingest_roots,
         format=get_ingest_format,
         reports=get_reports_arg,
     wildcard_constraints:

@@ -11,21 +11,40 @@ def get_evaluate_outputs(method="{method}", seed="{seed}"):
     return [f"results/eval/{method}/seed{seed}/{name}.parquet" for name in names]
 
 
+def get_evaluate_input(wildcards):
+    """The checkpoint, the CheXpert shard, and for a method with a report encoder (retrieval) the MIMIC shard and
+    its own report side only: graphs do not rerun convirt's evaluation, nor anything image_only's."""
+    inputs = {
+        "checkpoint": f"results/pretrain/{wildcards.method}/seed{wildcards.seed}/checkpoint.safetensors",
+        "checkpoint_config": f"results/pretrain/{wildcards.method}/seed{wildcards.seed}/config.json",
+        "eval_images": "data/images/eval.npy",
+        "eval_index": "data/images/eval.index.parquet",
+        "code": stage_sources("evaluate"),
+    }
+    entry = method_entry(wildcards.method)
+    if entry.has_report_encoder and config["evaluate"]["retrieval"]["enabled"]:
+        inputs["retrieval_images"] = "data/images/pretrain.npy"
+        inputs["retrieval_index"] = "data/images/pretrain.index.parquet"
+        if entry.report_side == GRAPHS:
+            inputs["graphs"] = "data/graphs"
+        if entry.report_side == TEXT:
+            inputs["manifest"] = "data/manifests/pretrain.parquet"
+    return inputs
+
+
+def get_evaluate_retrieval_args(wildcards, input):
+    options = {"retrieval_images": "--retrieval-images", "retrieval_index": "--retrieval-index",
+               "graphs": "--graphs", "manifest": "--manifest"}
+    return " ".join(f"{option} {getattr(input, key)}" for key, option in options.items() if key in input.keys())
+
+
 def get_evaluate_mem_mb(wildcards, threads):
     return 4000 + 500 * threads
 
 
 rule evaluate:
     input:
-        checkpoint="results/pretrain/{method}/seed{seed}/checkpoint.safetensors",
-        checkpoint_config="results/pretrain/{method}/seed{seed}/config.json",
-        eval_images="data/images/eval.npy",
-        eval_index="data/images/eval.index.parquet",
-        retrieval_images="data/images/pretrain.npy",
-        retrieval_index="data/images/pretrain.index.parquet",
-        manifest="data/manifests/pretrain.parquet",
-        graphs="data/graphs",
-        code=stage_sources("evaluate", "methods.py", "cli/evaluate.py"),
+        unpack(get_evaluate_input),
     output:
         get_evaluate_outputs(),
     log:
@@ -39,6 +58,7 @@ rule evaluate:
         checkpoint_dir="results/pretrain/{method}/seed{seed}",
         base=lambda wildcards: base_method(wildcards.method),
         out="results/eval/{method}/seed{seed}",
+        retrieval=get_evaluate_retrieval_args,
     wildcard_constraints:
         method=METHOD_PATTERN,
         seed=r"\d+",
@@ -48,7 +68,6 @@ rule evaluate:
         runtime=60,
         gpu=0,
     shell:
-        "igcl evaluate --settings {params.settings} --method {params.base} --label {wildcards.method} "
-        "--checkpoint {params.checkpoint_dir} --eval-images {input.eval_images} --eval-index {input.eval_index} "
-        "--retrieval-images {input.retrieval_images} --retrieval-index {input.retrieval_index} "
-        "--manifest {input.manifest} --graphs {input.graphs} --out {params.out} --threads {threads} --log {log}"
+        "igcl evaluate --settings {params.settings} --runtime {RUNTIME[evaluate]} --method {params.base} "
+        "--label {wildcards.method} --checkpoint {params.checkpoint_dir} --eval-images {input.eval_images} "
+        "--eval-index {input.eval_index} {params.retrieval} --out {params.out} --threads {threads} --log {log}"

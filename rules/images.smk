@@ -3,15 +3,14 @@
 
 
 def get_images_mem_mb(wildcards, threads):
-    # Memory is bounded at any N: the array is written through a memmap; each worker holds one chunk of images.
+    # Memory is bounded at any N: the array is written chunk by chunk in order; each worker holds one chunk of images.
     return 1000 + 500 * threads
 
 
 rule images:
     input:
         manifest="data/manifests/{manifest}.parquet",
-        # the stage's code only: the reader (data/images.py) does not change what the stage writes
-        code=stage_sources("data/imageshards", "cli/images.py"),
+        code=stage_sources("images"),
     output:
         array="data/images/{manifest}.npy",
         index="data/images/{manifest}.index.parquet",

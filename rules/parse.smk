@@ -4,7 +4,7 @@
 
 
 def get_parse_input(wildcards):
-    code = stage_sources("reports", "shards/graphs.py", "cli/parse.py")
+    code = stage_sources("parse")
     if config["graphs"]["source"] == "radgraph_json":
         return {"reports": config["graphs"]["radgraph_json"], "code": code}
     return {"reports": "data/manifests/pretrain.parquet", "code": code}
@@ -33,5 +33,5 @@ rule parse:
         mem_mb=get_parse_mem_mb,
         runtime=120,
     shell:
-        "igcl parse --settings {params.settings} --input {input.reports} --out {output} "
-        "--threads {threads} --log {log}"
+        "igcl parse --settings {params.settings} --runtime {RUNTIME[graphs]} --input {input.reports} "
+        "--out {output} --threads {threads} --log {log}"

@@ -10,7 +10,7 @@ def get_pretrain_input(wildcards):
     inputs = {
         "images": "data/images/pretrain.npy",
         "index": "data/images/pretrain.index.parquet",
-        "code": stage_sources("models", "train", "losses.py", "methods.py", "cli/pretrain.py"),
+        "code": stage_sources("pretrain"),
     }
     side = method_entry(wildcards.method).report_side
     if side == GRAPHS:
@@ -33,9 +33,9 @@ def get_pretrain_report_args(wildcards, input):
 def get_pretrain_settings(wildcards):
     """The pretrain section (a variant's overrides merged in) with this job's own seed in place of the seed list,
     so adding a seed to pretrain.seeds plans only that seed's jobs."""
-    values = {key: value for key, value in config["pretrain"].items() if key != "seeds"}
-    values = merged(values, VARIANTS.get(wildcards.method, {}).get("pretrain", {}))
-    return shlex.quote(json.dumps({**values, "seed": int(wildcards.seed)}, sort_keys=True))
+    values = merged(config["pretrain"], VARIANTS.get(wildcards.method, {}).get("pretrain", {}))
+    science, _ = split_execution("pretrain", pretrain_job_values(values, wildcards.seed))
+    return shlex.quote(json.dumps(science, sort_keys=True))
 
 
 def get_pretrain_launcher(wildcards, resources):
@@ -85,5 +85,6 @@ rule pretrain:
         gpu=0,
     retries: 1  # a killed job resumes from its last checkpoint, so one retry is cheap
     shell:
-        "{params.launcher} pretrain --settings {params.settings} --method {params.base} --images {input.images} "
-        "--image-index {input.index} {params.report_args} --out {params.out} --threads {threads} --log {log}"
+        "{params.launcher} pretrain --settings {params.settings} --runtime {RUNTIME[pretrain]} --method {params.base} "
+        "--images {input.images} --image-index {input.index} {params.report_args} --out {params.out} "
+        "--threads {threads} --log {log}"

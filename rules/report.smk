@@ -17,9 +17,7 @@ def get_report_input(wildcards):
     tables = {}
     for method, seed in method_runs():
         tables[f"{method}_seed{seed}"] = get_evaluate_outputs(method, seed)
-    return tables | {"code": stage_sources("evaluate/report.py", "evaluate/summary.py", "evaluate/plots.py",
-                                           "evaluate/results.py", "evaluate/config.py", "evaluate/compare.py",
-                                           "evaluate/metrics.py", "methods.py", "cli/report.py")}
+    return tables | {"code": stage_sources("report")}
 
 
 def get_report_eval_dirs(wildcards):

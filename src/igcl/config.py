@@ -15,6 +15,16 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# Field metadata of an *execution* key: one that changes how a stage runs (workers, chunk sizes, checkpoint cadence,
+# TensorBoard, the device), not what it writes. The workflow leaves these out of a rule's params, so changing one
+# reruns nothing (see igcl.workflow_config). Usage: ``num_workers: int = field(default=0, metadata=EXECUTION)``.
+EXECUTION: Mapping[str, bool] = {"execution": True}
+
+
+def execution_keys(cls: type) -> tuple[str, ...]:
+    """The top-level fields of dataclass ``cls`` marked with :data:`EXECUTION` metadata."""
+    return tuple(f.name for f in dataclasses.fields(cls) if f.metadata.get("execution"))
+
 
 def from_mapping(cls: type[T], values: Mapping[str, Any], *, where: str = "config") -> T:
     """Build dataclass ``cls`` from ``values``; nested dataclass fields are built recursively."""
@@ -41,13 +51,29 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], *, where: str = "confi
         raise ValueError(f"{where}: {err}") from err
 
 
-def from_json(cls: type[T], text: str, *, where: str = "config") -> T:
-    """Build ``cls`` from a JSON object string (what a Snakemake rule passes as ``--settings``)."""
+def _json_object(text: str | None, what: str, where: str) -> dict[str, Any]:
     try:
         values = json.loads(text) if text else {}
     except json.JSONDecodeError as err:
-        raise ValueError(f"{where}: settings are not valid JSON ({err})") from err
-    return from_mapping(cls, values, where=where)
+        raise ValueError(f"{where}: {what} are not valid JSON ({err})") from err
+    if not isinstance(values, dict):
+        raise ValueError(f"{where}: {what} must be a JSON object, got {type(values).__name__}")
+    return values
+
+
+def from_json(cls: type[T], text: str, *, runtime: str | None = None, where: str = "config") -> T:
+    """Build ``cls`` from a JSON object string (what a Snakemake rule passes as ``--settings``).
+
+    ``runtime``: a second JSON object holding only execution keys (:func:`execution_keys`), which the workflow
+    passes apart from the settings so that changing one reruns nothing; its values win.
+    """
+    values = _json_object(text, "settings", where)
+    extra = _json_object(runtime, "runtime settings", where)
+    allowed = set(execution_keys(cls))
+    wrong = sorted(set(extra) - allowed)
+    if wrong:
+        raise ValueError(f"{where}: runtime settings may hold only execution keys {sorted(allowed)}, got {wrong}")
+    return from_mapping(cls, {**values, **extra}, where=where)
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

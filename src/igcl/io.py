@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 SIDECAR_PACKAGES = (
     "igcl", "numpy", "pyarrow", "polars", "pillow", "torch", "torchvision", "timm", "torch-geometric",
-    "spacy", "scispacy", "medspacy", "scikit-learn",
+    "spacy", "scispacy", "medspacy", "scikit-learn", "simplejpeg",
 )
 
 

@@ -3,6 +3,7 @@ show exactly which jobs a change plans (params, code and input triggers), and th
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -21,9 +22,36 @@ ALL_JOBS = {"phantom": 2, "ingest": 2, "images": 2, "parse": 1, "pretrain": 5, "
 pytestmark = pytest.mark.slow
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+# Installed on the PYTHONPATH of the real run: each `igcl <stage>` process writes, at exit, the igcl files it loaded.
+IMPORT_HOOK = """
+import atexit, os, sys
+
+def _record():
+    if len(sys.argv) > 1 and sys.argv[0].endswith(os.path.join("igcl", "cli", "main.py")):
+        files = sorted(m.__file__ for n, m in list(sys.modules.items())
+                       if n.split(".")[0] == "igcl" and getattr(m, "__file__", None))
+        out = os.path.join(os.environ["IGCL_IMPORT_RECORDS"], f"{sys.argv[1]}-{os.getpid()}.txt")
+        with open(out, "w") as handle:
+            handle.write("\\n".join(files))
+
+atexit.register(_record)
+"""
+
+
+def import_recording_env(workdir: Path) -> dict[str, str]:
+    hook, records = workdir / "import_hook", workdir / "imports"
+    hook.mkdir()
+    records.mkdir()
+    (hook / "sitecustomize.py").write_text(IMPORT_HOOK)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": str(hook) + (os.pathsep + path if path else ""),
+            "IGCL_IMPORT_RECORDS": str(records)}
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(TINY), *args]
-    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-6000:]}")
     return result
@@ -64,7 +92,7 @@ def pipeline(tmp_path_factory) -> Path:
             shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy2(source, workdir / name)
-    snakemake(workdir)
+    snakemake(workdir, env=import_recording_env(workdir))
     return workdir
 
 
@@ -100,10 +128,10 @@ def test_report_value_reruns_report_only(pipeline):
 
 
 def test_parse_value_reruns_parse_and_downstream(pipeline):
-    # convirt reads report text, image_only and the baselines no reports: only igcl's pretraining uses the graphs;
-    # every evaluate job reads them for retrieval.
+    # convirt reads report text, image_only and the baselines no reports: only igcl's pretraining and its
+    # retrieval evaluation use the graphs.
     assert planned_jobs(pipeline, "graphs: {rows_per_shard: 7}") == {
-        "parse": 1, "pretrain": 1, "evaluate": 5, "report": 1}
+        "parse": 1, "pretrain": 1, "evaluate": 1, "report": 1}
 
 
 def test_pretrain_value_reruns_pretrain_and_downstream(pipeline):
@@ -145,7 +173,7 @@ def test_parser_source_change_reruns_parse_and_downstream_only(pipeline):
     original = parser.read_text()
     try:
         parser.write_text(original + "\n# an edit\n")
-        assert planned_jobs(pipeline) == {"parse": 1, "pretrain": 1, "evaluate": 5, "report": 1}
+        assert planned_jobs(pipeline) == {"parse": 1, "pretrain": 1, "evaluate": 1, "report": 1}
     finally:
         parser.write_text(original)
         # restore the old mtime ordering: the output is newer than the source again
@@ -218,3 +246,107 @@ def test_unknown_method_or_variant_stops_the_workflow(pipeline):
     result = snakemake(pipeline, "-n", "--configfile", str(TINY),
                        str(_write(pipeline, "variants: {igcl: {method: igcl}}")), check=False)
     assert "config variants: 'igcl' is a method's own name" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("change", [
+    "graphs: {chunk_size: 7, batch_size: 3}",
+    "pretrain: {checkpoint_every: 3, num_workers: 1, tensorboard: true, max_val_pairs: 9, device: cpu}",
+    "evaluate: {batch_size: 5, device: cpu}",
+])
+def test_execution_settings_rerun_nothing(pipeline, change):
+    assert planned_jobs(pipeline, change) == {}
+
+
+def test_execution_settings_still_reach_the_stage(pipeline):
+    result = snakemake(pipeline, "-n", "-p", "--forceall", "--configfile", str(TINY),
+                       str(_write(pipeline, "pretrain: {num_workers: 3}\nevaluate: {batch_size: 5}")))
+    text = result.stdout + result.stderr
+    assert "--runtime '{\"checkpoint_every\": 50, \"device\": \"auto\", \"max_val_pairs\": 256, " \
+           "\"num_workers\": 3, \"tensorboard\": false}'" in text
+    assert "--runtime '{\"batch_size\": 5, \"device\": \"auto\"}'" in text
+
+
+# module (under src/igcl) -> the jobs an edit of it plans: exactly the stages whose import closure holds it
+SOURCE_EDITS = {
+    "data/images.py": {"pretrain": 5, "evaluate": 5, "report": 1},  # pixel normalisation of pretrain and evaluate
+    "evaluate/summary.py": {"report": 1},                            # report-only code
+    "reports/sections.py": {"parse": 1, "pretrain": 5, "evaluate": 5, "report": 1},  # parse and convirt read it
+    "io.py": ALL_JOBS,                                                # every stage writes through it
+}
+
+
+@pytest.mark.parametrize("module", sorted(SOURCE_EDITS))
+def test_a_source_edit_plans_the_stages_that_import_it(pipeline, module):
+    path = pipeline / "src" / "igcl" / module
+    original, stat = path.read_bytes(), path.stat()
+    try:
+        # an edit (a touch alone is not one: Snakemake compares small inputs' checksums when only the time moved)
+        path.write_bytes(original + b"\n# an edit\n")
+        assert planned_jobs(pipeline) == SOURCE_EDITS[module]
+    finally:
+        path.write_bytes(original)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
+def test_each_stage_ran_only_code_its_rule_lists(pipeline):
+    """The modules each stage process actually loaded (recorded by a sitecustomize hook during the real run) are
+    all code inputs of that stage's rule, as Snakemake's own summary lists them."""
+    records = sorted((pipeline / "imports").glob("*.txt"))
+    stages = {record.name.split("-")[0] for record in records}
+    assert stages == set(ALL_JOBS)
+    summary = snakemake(pipeline, "--detailed-summary").stdout
+    listed: dict[str, set[str]] = {}
+    for line in summary.splitlines()[1:]:
+        fields = line.split("\t")
+        if len(fields) > 4:
+            listed.setdefault(fields[2], set()).update(f for f in fields[4].split(",") if f.startswith("src/"))
+    for record in records:
+        stage = record.name.split("-")[0]
+        loaded = {str(Path(f).resolve().relative_to(pipeline.resolve())) for f in record.read_text().split()}
+        assert loaded, record
+        missing = loaded - listed[stage]
+        assert not missing, f"{stage} imported {sorted(missing)}, which its rule does not list as code inputs"
+
+
+def test_a_moved_tree_plans_nothing(pipeline, tmp_path):
+    moved = tmp_path / "moved"
+    shutil.copytree(pipeline, moved, symlinks=True)  # copy2: file times kept, as mv or cp -a would
+    assert planned_jobs(moved) == {}
+
+
+@pytest.mark.parametrize("data, message", [
+    ("{mimic_root: /does/not/exist}", "data.mimic_root: /does/not/exist is not a MIMIC-CXR-JPG 2.0.0 root: the "
+                                      "folder does not exist"),
+    ("{mimic_root: data/phantom/mimic-cxr-jpg, mimic_reports_root: /does/not/exist}",
+     "data.mimic_reports_root: /does/not/exist is not a MIMIC-CXR reports root"),
+    ("{chexpert_root: data/phantom/mimic-cxr-jpg}", "data.chexpert_root: data/phantom/mimic-cxr-jpg is not a "
+                                                    "CheXpert-v1.0 or CheXpert-v1.0-small root: missing train.csv, "
+                                                    "valid.csv"),
+])
+def test_a_wrong_root_stops_the_workflow_before_any_job(pipeline, data, message):
+    result = snakemake(pipeline, "--config", f"data={data}", check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0 and message in text
+    assert "Job stats" not in text
+
+
+def test_null_on_the_command_line_means_the_phantom(pipeline):
+    result = snakemake(pipeline, "-n", "--config",
+                       "data={mimic_root: null, mimic_reports_root: null, chexpert_root: null}")
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_a_changed_root_reruns_ingest(pipeline, tmp_path):
+    """The same files at another root (times kept): the params name the root, so ingest reruns from it."""
+    root = tmp_path / "mimic-cxr-jpg"
+    shutil.copytree(pipeline / "data" / "phantom" / "mimic-cxr-jpg", root)
+    assert planned_jobs(pipeline, f"data: {{mimic_root: {root}}}") == {
+        "ingest": 1, "images": 1, "parse": 1, "pretrain": 5, "evaluate": 5, "report": 1}
+
+
+def test_a_cross_field_error_stops_the_workflow_before_any_job(pipeline):
+    result = snakemake(pipeline, "--configfile", str(TINY), str(_write(pipeline, "pretrain: {graph: {heads: 3}}")),
+                       check=False)
+    text = result.stdout + result.stderr
+    assert result.returncode != 0 and "pretrain.graph.heads (3) must divide hidden_dim (32)" in text
+    assert "Job stats" not in text

@@ -19,16 +19,19 @@ log = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="igcl evaluate", description=__doc__)
     parser.add_argument("--settings", default="{}", help="the config.yaml 'evaluate' section as JSON")
+    parser.add_argument("--runtime", default="{}",
+                          help="execution keys of the section as JSON (workers, device, ...; never rerun a stage)")
     parser.add_argument("--method", required=True, help="pretraining method of the checkpoint (igcl, convirt, ...)")
     parser.add_argument("--label", default=None,
                         help="the run's name in the tables (a config variant's name; default: the method)")
     parser.add_argument("--checkpoint", required=True, type=Path, help="results/pretrain/{method}/seed{N} directory")
     parser.add_argument("--eval-images", required=True, type=Path, help="CheXpert image shard .npy")
     parser.add_argument("--eval-index", required=True, type=Path, help="CheXpert image shard .index.parquet")
-    parser.add_argument("--retrieval-images", required=True, type=Path, help="MIMIC image shard .npy")
-    parser.add_argument("--retrieval-index", required=True, type=Path, help="MIMIC image shard .index.parquet")
-    parser.add_argument("--manifest", required=True, type=Path, help="MIMIC manifest (report_path per study)")
-    parser.add_argument("--graphs", required=True, type=Path, help="directory of graph part-*.parquet shards")
+    # retrieval inputs: only a method with a report encoder reads them, and only its own report side
+    parser.add_argument("--retrieval-images", type=Path, help="MIMIC image shard .npy (retrieval)")
+    parser.add_argument("--retrieval-index", type=Path, help="MIMIC image shard .index.parquet (retrieval)")
+    parser.add_argument("--manifest", type=Path, help="MIMIC manifest, report_path per study (retrieval, text side)")
+    parser.add_argument("--graphs", type=Path, help="directory of graph part-*.parquet shards (retrieval, graph side)")
     parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}/seed{N}")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (the rule's threads); default: torch's own choice")
@@ -39,7 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
-    cfg = from_json(EvaluateConfig, args.settings, where="evaluate")
+    cfg = from_json(EvaluateConfig, args.settings, runtime=args.runtime, where="evaluate")
     limit_torch_threads(args.threads)
     inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
                             retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,

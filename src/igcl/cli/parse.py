@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="igcl parse", description=__doc__.split("\n")[0])
     parser.add_argument("--settings", default="{}", help="the config's graphs: section as JSON")
+    parser.add_argument("--runtime", default="{}",
+                          help="execution keys of the section as JSON (workers, device, ...; never rerun a stage)")
     parser.add_argument("--input", required=True,
                         help="manifest / table (.parquet), table (.csv), directory of .txt, or RadGraph .json")
     parser.add_argument("--out", required=True, help="output directory (replaced whole, atomically)")
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
-    cfg = from_json(GraphsConfig, args.settings, where="graphs")
+    cfg = from_json(GraphsConfig, args.settings, runtime=args.runtime, where="graphs")
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     run_parse_stage(args.input, args.out, cfg, threads=args.threads)

@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="igcl pretrain", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--settings", required=True, help="the config's pretrain section as JSON")
+    p.add_argument("--runtime", default="{}",
+                     help="execution keys of the section as JSON (workers, device, ...; never rerun a stage)")
     p.add_argument("--method", required=True, choices=METHOD_NAMES)
     p.add_argument("--images", required=True, type=Path, help="image shard array (data/images/pretrain.npy)")
     p.add_argument("--image-index", required=True, type=Path, help="its index (data/images/pretrain.index.parquet)")
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from igcl.train.config import PretrainConfig
     from igcl.train.loop import PretrainInputs, pretrain
 
-    config = from_json(PretrainConfig, args.settings, where="pretrain")
+    config = from_json(PretrainConfig, args.settings, runtime=args.runtime, where="pretrain")
     limit_torch_threads(args.threads)
     inputs = PretrainInputs(images=args.images, image_index=args.image_index, graphs=args.graphs,
                             manifest=args.manifest)

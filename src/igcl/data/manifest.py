@@ -28,11 +28,10 @@ from igcl.config import to_dict
 from igcl.io import sidecar_path, write_sidecar
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.shards.schema import LABELS_STRUCT, MANIFEST_SCHEMA, write_table
+from igcl.data.ingest_config import CANONICAL_VIEWS, ON_MISSING, IngestConfig  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
-ON_MISSING = ("error", "skip")
-CANONICAL_VIEWS = ("PA", "AP", "LATERAL")
 # View names that mean a lateral projection; every other value is kept as written, upper-cased.
 LATERAL_ALIASES = ("LATERAL", "LL")
 UNKNOWN_VIEW = "UNKNOWN"  # MIMIC rows with an empty ViewPosition
@@ -45,31 +44,6 @@ LISTING_BATCH = 256  # folders per thread-pool task
 
 class IngestError(ValueError):
     """A data set root, CSV or image that does not match the official layout; the message names file and row."""
-
-
-@dataclass(frozen=True)
-class IngestConfig:
-    """The ``ingest`` config section.
-
-    on_missing: what to do with an image listed in a CSV but absent on disk, or a MIMIC study without its report:
-        ``error`` stops naming the file and CSV row; ``skip`` drops the row(s) and counts them.
-    views: the views the manifest keeps (after mapping: PA, AP, LATERAL, or another value upper-cased, e.g.
-        ``AP AXIAL``; MIMIC rows with an empty ViewPosition are ``UNKNOWN``, CheXpert frontal images with an
-        empty AP/PA are ``FRONTAL``).
-    """
-
-    on_missing: str = "error"
-    views: tuple[str, ...] = CANONICAL_VIEWS
-
-    def __post_init__(self) -> None:
-        if self.on_missing not in ON_MISSING:
-            raise ValueError(f"ingest.on_missing: {self.on_missing!r} is not one of {list(ON_MISSING)}")
-        if not self.views or not all(isinstance(v, str) and v for v in self.views):
-            raise ValueError(f"ingest.views: expected a non-empty list of view names, got {list(self.views)!r}")
-        if any(v != v.upper() for v in self.views):
-            raise ValueError(f"ingest.views: view names are upper-case (e.g. PA, AP, LATERAL), got {list(self.views)}")
-        if len(set(self.views)) != len(self.views):
-            raise ValueError(f"ingest.views: duplicate view names in {list(self.views)}")
 
 
 @dataclass

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from igcl.config import EXECUTION
+
 UNCERTAIN_POLICIES: tuple[str, ...] = ("ones", "zeros", "ignore")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
@@ -105,8 +107,8 @@ class EvaluateConfig:
     views: tuple[str, ...] = ("PA", "AP", "FRONTAL")  # image views probed and tested (frontal; FRONTAL: blank AP/PA)
     n_bootstrap: int = 200                  # bootstrap resamples of the test images (1000 for real data)
     ci_level: float = 0.95
-    batch_size: int = 64                    # images per forward pass during feature extraction
-    device: str = "auto"                    # auto (cuda when available) | cpu | cuda
+    batch_size: int = field(default=64, metadata=EXECUTION)  # images per forward pass during feature extraction
+    device: str = field(default="auto", metadata=EXECUTION)  # auto (cuda when available) | cpu | cuda
     linear: LinearConfig = field(default_factory=LinearConfig)
     fewshot: FewShotConfig = field(default_factory=FewShotConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)

@@ -35,6 +35,7 @@ from igcl.evaluate.sampling import exclude_patients
 from igcl.evaluate.targets import apply_uncertain_policy, read_image_table
 from igcl.io import remove_litter, write_sidecar
 from igcl.labels import COMPETITION_PATHOLOGIES
+from igcl.methods import GRAPHS, TEXT, get_method
 from igcl.models.checkpoint import load_pretrained
 
 log = logging.getLogger(__name__)
@@ -45,15 +46,29 @@ TABLE_FILES = ("linear.parquet", "fewshot.parquet", "retrieval.parquet", "scores
 
 @dataclass(frozen=True)
 class EvaluateInputs:
-    """Paths the stage reads."""
+    """Paths the stage reads. The retrieval inputs are needed only by a method with a report encoder, and then
+    only its own report side: ``graphs_dir`` for a graph method (igcl), ``manifest`` for a text one (convirt)."""
 
     checkpoint_dir: Path
     eval_images: Path
     eval_index: Path
-    retrieval_images: Path
-    retrieval_index: Path
-    manifest: Path
-    graphs_dir: Path
+    retrieval_images: Path | None = None
+    retrieval_index: Path | None = None
+    manifest: Path | None = None
+    graphs_dir: Path | None = None
+
+    def check_retrieval(self, method: str) -> None:
+        """Raise ValueError naming the missing option when ``method``'s retrieval lacks an input."""
+        side = get_method(method).report_side
+        needed = {"--retrieval-images": self.retrieval_images, "--retrieval-index": self.retrieval_index}
+        if side == GRAPHS:
+            needed["--graphs"] = self.graphs_dir
+        else:
+            needed["--manifest"] = self.manifest
+        missing = [option for option, value in needed.items() if value is None]
+        if missing:
+            raise ValueError(f"retrieval of method {method!r} needs {', '.join(missing)} (or set "
+                             "evaluate.retrieval.enabled: false)")
 
 
 def probe_data(cfg: EvaluateConfig, inputs: EvaluateInputs, model, images: np.ndarray, out_dir: Path,
@@ -135,11 +150,15 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
 
     retrieval: list[dict] = []
     if model.has_report_encoder and cfg.retrieval.enabled:
+        inputs.check_retrieval(method)
+        side = get_method(method).report_side
         rshard = ImageShard(inputs.retrieval_images, inputs.retrieval_index)
         rtable = read_image_table(inputs.retrieval_index, COMPETITION_PATHOLOGIES).select(cfg.retrieval.split,
                                                                                           cfg.views)
         retrieval, rinfo = run_retrieval(
-            model, rtable, rshard.array, normalize_images, inputs.manifest, inputs.graphs_dir, method=method,
+            model, rtable, rshard.array, normalize_images,
+            inputs.manifest if side == TEXT else None, inputs.graphs_dir if side == GRAPHS else None,
+            method=method,
             pathologies=COMPETITION_PATHOLOGIES, views=cfg.views, per_class=cfg.retrieval.per_class,
             ks=cfg.retrieval.ks, seeds=cfg.seeds, batch_size=cfg.batch_size, device=device,
             image_size=model.image_size, n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level)

@@ -152,10 +152,13 @@ def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Norma
         lambda a, b: (prepare_batch(images[rows_all[order[a:b]]], normalize, image_size, device),),
         f"{method}: embed_images")[np.argsort(order, kind="stable")]
     studies = pool.study_ids.tolist()
-    texts = read_reports(manifest_path, studies)
-    graphs = read_graphs(graphs_dir, studies)
-    report_emb = embed_in_batches(model.embed_reports, len(studies), batch_size,
-                                  lambda a, b: (texts[a:b], graphs[a:b]), f"{method}: embed_reports")
+    # only the report side the method reads (graphs for igcl, text for convirt), so its rule needs no other input
+    texts = read_reports(manifest_path, studies) if manifest_path is not None else None
+    graphs = read_graphs(graphs_dir, studies) if graphs_dir is not None else None
+    report_emb = embed_in_batches(
+        model.embed_reports, len(studies), batch_size,
+        lambda a, b: (None if texts is None else texts[a:b], None if graphs is None else graphs[a:b]),
+        f"{method}: embed_reports")
     image_emb, report_emb = l2_normalise(image_emb), l2_normalise(report_emb)
 
     out = []

@@ -34,9 +34,8 @@ from torch_geometric.nn import RGCNConv
 from torch_geometric.utils import scatter, to_dense_batch
 
 from igcl.models.graph_vocab import EDGE_TYPES, GraphBatch
+from igcl.models.poolings import POOLINGS
 from igcl.shards.schema import ENTITY_LABELS
-
-POOLINGS = ("components", "rgcn_mean", "reaction_node")
 
 
 class GraphEncoder(nn.Module):

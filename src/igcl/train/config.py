@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from igcl.models.graph_encoder import POOLINGS
+from igcl.config import EXECUTION
+from igcl.models.poolings import POOLINGS
 
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
@@ -41,6 +42,8 @@ class GraphSettings:
         if self.pooling != "components" and self.transformer_layers != 0:
             raise ValueError(f"pretrain.graph.transformer_layers must be 0 with pooling {self.pooling!r} "
                              f"(it has no transformer)")
+        if self.transformer_layers and self.hidden_dim % self.heads:
+            raise ValueError(f"pretrain.graph.heads ({self.heads}) must divide hidden_dim ({self.hidden_dim})")
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,13 @@ class PretrainConfig:
     weight_decay: float = 1e-4
     warmup_steps: int = 10
     min_lr_ratio: float = 0.0       # cosine decays to lr * min_lr_ratio
-    checkpoint_every: int = 50      # optimizer steps between resume checkpoints
+    checkpoint_every: int = field(default=50, metadata=EXECUTION)  # optimizer steps between resume checkpoints
     precision: str = "bf16"         # bf16 autocast on CUDA and CPU | fp32 | auto (bf16 on CUDA, fp32 on CPU)
-    device: str = "auto"            # auto | cpu | cuda
+    device: str = field(default="auto", metadata=EXECUTION)  # auto | cpu | cuda
     sync_batchnorm: bool = True     # SyncBatchNorm under multi-GPU DDP (CUDA only)
-    num_workers: int = 0            # DataLoader workers building batches
-    max_val_pairs: int = 256        # held-out (validate split) studies used for the retrieval check
-    tensorboard: bool = True
+    num_workers: int = field(default=0, metadata=EXECUTION)  # DataLoader workers building batches
+    max_val_pairs: int = field(default=256, metadata=EXECUTION)  # validate-split studies in the retrieval check
+    tensorboard: bool = field(default=True, metadata=EXECUTION)
 
     def __post_init__(self) -> None:
         _positive("pretrain", projection_dim=self.projection_dim, epochs=self.epochs, batch_size=self.batch_size,

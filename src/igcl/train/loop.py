@@ -35,7 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from igcl.config import to_dict
+from igcl.config import execution_keys, to_dict
 from igcl.data.images import ImageShard, normalize_images
 from igcl.io import atomic_path, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
@@ -60,8 +60,9 @@ log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ("epoch", "step", "loss", "loss_image_to_other", "loss_other_to_image", "lr", "temperature",
                "pairs_per_s", "val_top1", "val_chance", "val_pairs")
-# Config keys that change how a run is executed but not the weights it ends with.
-EXECUTION_KEYS = ("checkpoint_every", "num_workers", "tensorboard", "max_val_pairs")
+# Config keys that change how a run is executed but not the weights it ends with (marked in PretrainConfig): a
+# resume state stays valid when only these changed.
+EXECUTION_KEYS = execution_keys(PretrainConfig)
 TENSORBOARD_DIR = "tensorboard"
 TRAIN_LOG = "train_log.csv"
 OUTPUT_FILES = (WEIGHTS_FILE, CONFIG_FILE, TRAIN_LOG, VOCAB_FILE, TOKENIZER_FILE)  # the sidecar is the weights'
@@ -360,8 +361,8 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
 def resume(out: Path, world: WorldInfo, task: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
            fingerprint: dict[str, Any]) -> tuple[Path, TrainState] | None:
     """The newest resume checkpoint and its state, loaded into ``task``/``optimizer``/``scheduler``; None for a
-    fresh start: no checkpoint, or a stale one (another config), which is deleted. Other mismatches raise
-    ValueError."""
+    fresh start: no checkpoint, or a stale one (another config or other inputs), which is deleted. A corrupt one
+    raises ValueError."""
     resume_from = broadcast_object(world, latest_checkpoint(out) if world.is_main else None)
     if resume_from is None:
         return None

@@ -9,11 +9,12 @@
 The fingerprint records what the weights depend on besides the config's training schedule: method, model spec,
 the training config, the graph vocabulary / report-corpus hash and the training studies. Resume policy:
 
-- a state written under a different (science) ``config`` is stale: it can never be resumed, and a rerun of the
-  changed config is what Snakemake will ask for, so :func:`load_checkpoint` raises :class:`StaleResumeState`
-  (naming the config keys that differ) and the caller discards the resume folder and starts afresh;
-- any other difference (method, graph vocabulary, report corpus, training studies, world size) under the same
-  config raises ValueError saying what differs, as does a corrupt state: those need a person to look.
+- a state whose fingerprint differs from this run's is stale: written under a different (science) ``config``, or
+  from other inputs (graph vocabulary, report corpus, training studies), another method or world size. It can
+  never be resumed, and the changed run is what Snakemake asks for (it reruns a job exactly when its config or
+  inputs changed), so :func:`load_checkpoint` raises :class:`StaleResumeState` saying what differs, and the
+  caller discards the resume folder with one warning and starts afresh, with no failed attempt or manual step;
+- a corrupt state raises ValueError: that needs a person to look (an older checkpoint may still be good).
 
 Only the newest ``keep`` checkpoints are kept; a checkpoint's temporary that a kill left is removed by the next save.
 """
@@ -43,12 +44,12 @@ STEP_TEMP = re.compile(r"^\.(step-\d{8})\.[A-Za-z0-9_]+\.tmp$")  # atomic_dir's 
 
 
 class StaleResumeState(ValueError):
-    """The resume state was written under another config: discard it and start afresh (see the module doc)."""
+    """The resume state belongs to another config or other inputs: discard it and start afresh (module doc).
+    ``reason`` says what differs."""
 
-    def __init__(self, path: Path, keys: list[str]) -> None:
-        self.path, self.keys = path, keys
-        shown = ", ".join(keys) if keys else "(keys unknown)"
-        super().__init__(f"{path}: resume state written under a different config (differs in: {shown})")
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: resume state {reason}")
 
 
 @dataclass
@@ -118,8 +119,8 @@ def _config_differences(saved: Any, current: Any, prefix: str = "") -> list[str]
 def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
                     fingerprint: dict[str, Any]) -> TrainState:
     """Restore ``module``/``optimizer``/``scheduler`` from ``path``. Raises :class:`StaleResumeState` (touching
-    nothing) if it was written under another ``fingerprint["config"]``, ValueError if it is corrupt or belongs to
-    other data or vocabulary."""
+    nothing) if its fingerprint differs from ``fingerprint`` (another config, data or vocabulary), ValueError if
+    it is corrupt."""
     state_file = path / "state.pt"
     if not state_file.is_file():
         raise ValueError(f"{state_file}: resume state is missing")
@@ -133,7 +134,9 @@ def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimi
     differ = _differences(saved["fingerprint"], fingerprint)
     if "config" in differ:
         was, now = saved["fingerprint"].get("config"), fingerprint.get("config")
-        raise StaleResumeState(path, _config_differences(was, now))
+        keys = _config_differences(was, now)
+        raise StaleResumeState(path, f"written under a different config (differs in: "
+                                     f"{', '.join(keys) if keys else '(keys unknown)'})")
     if differ:
         if "graph_vocab" in differ:
             was, now = saved["fingerprint"].get("graph_vocab") or {}, fingerprint.get("graph_vocab") or {}
@@ -142,7 +145,7 @@ def load_checkpoint(path: Path, module: nn.Module, optimizer: torch.optim.Optimi
                     f"(sha256 {str(now.get('sha256'))[:12]}); the graphs changed since it was written")
         else:
             what = f"{', '.join(differ)} differ{'s' if len(differ) == 1 else ''} from this run"
-        raise ValueError(f"{path}: cannot resume: {what}; delete {path.parent} to start afresh")
+        raise StaleResumeState(path, f"written for other inputs: {what}")
     weights = path / "model.safetensors"
     load_state_strict(module, load_weights(weights), where=str(weights))
     optimizer.load_state_dict(saved["optimizer"])

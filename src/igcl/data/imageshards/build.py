@@ -83,17 +83,8 @@ def decode_chunk(paths: Sequence[str], size: int) -> ChunkResult:
 
 
 def _init_worker() -> None:
-    """Pool initializer: die with the stage's process, however it ends."""
-    die_with_parent()  # the parent is the fork server
-    # forkserver hands every child a copy of the server's "alive" pipe, the end whose closing tells the server
-    # that the main process is gone (so that the child could start forkserver processes of its own; ours start
-    # none). While a worker holds it the server never sees EOF when the main process is SIGKILLed, so never
-    # exits, and die_with_parent never fires: server and workers live on. Closing it completes the chain.
-    from multiprocessing import forkserver
-    server = forkserver._forkserver
-    if server._forkserver_alive_fd is not None:
-        os.close(server._forkserver_alive_fd)
-        server._forkserver_alive_fd = None
+    """Pool initializer: die with the stage's process, however it ends (:mod:`igcl.workers`)."""
+    die_with_parent()
 
 
 def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int) -> Iterator[ChunkResult]:

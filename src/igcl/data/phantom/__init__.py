@@ -7,9 +7,27 @@ report text, labels and image specs; :func:`render` draws an image and its lesio
 (the official layouts; the mask file format is documented there).
 """
 
-from igcl.data.phantom.config import PhantomConfig
-from igcl.data.phantom.render import ImageSpec, render
-from igcl.data.phantom.study import Study, sample_study, sample_subject
-from igcl.data.phantom.writer import generate_phantom
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# name -> defining module, imported on first use: `igcl.data.phantom.config` alone (what the workflow reads to check
+# config.yaml) then costs no numpy or PIL import.
+_EXPORTS = {
+    "PhantomConfig": "igcl.data.phantom.config",
+    "ImageSpec": "igcl.data.phantom.render",
+    "render": "igcl.data.phantom.render",
+    "Study": "igcl.data.phantom.study",
+    "sample_study": "igcl.data.phantom.study",
+    "sample_subject": "igcl.data.phantom.study",
+    "generate_phantom": "igcl.data.phantom.writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
 
 __all__ = ["ImageSpec", "PhantomConfig", "Study", "generate_phantom", "render", "sample_study", "sample_subject"]

@@ -1,0 +1,185 @@
+"""Fault injection on the tiny config: SIGKILL the whole run at a random point of each stage in turn, recover as
+the README says, and require the outputs of an uninterrupted run, byte for byte, with no temp file, spool, orphan
+sidecar or live process left behind.
+
+The kill points come from ``random.Random(IGCL_FAULT_SEED)`` (default 0, so CI is repeatable); set the variable to
+explore others. A failure message names the seed and where each kill landed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_workflow import COPIED, ROOT, TINY  # pytest puts tests/workflow on sys.path
+
+pytestmark = pytest.mark.slow
+
+STAGES = ("phantom", "ingest", "images", "parse", "pretrain", "evaluate", "report")
+# Outputs that must not depend on being interrupted (sidecars, logs, train_log.csv and summary.md hold timings).
+COMPARED = ("data/phantom/**/*.csv*", "data/phantom/**/*.jpg", "data/phantom/**/*.txt", "data/manifests/*.parquet",
+            "data/images/*.npy", "data/images/*.index.parquet", "data/graphs/*.parquet",
+            "results/pretrain/*/seed*/checkpoint.safetensors", "results/eval/*/seed*/*.parquet",
+            "results/comparisons.parquet")
+SEED = int(os.environ.get("IGCL_FAULT_SEED", "0"))
+
+
+def _copy_workflow(workdir: Path) -> Path:
+    workdir.mkdir(parents=True)
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, workdir / name)
+    return workdir
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(TINY), *args]
+
+
+def _env(tmpdir: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(tmpdir)}
+
+
+def _run(workdir: Path, tmpdir: Path, *args: str) -> None:
+    result = subprocess.run(_command(*args), cwd=workdir, capture_output=True, text=True, env=_env(tmpdir))
+    if result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed (IGCL_FAULT_SEED={SEED}):\n"
+                             f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+
+
+def _processes() -> dict[int, tuple[int, list[str]]]:
+    """pid -> (parent pid, argv) of every live process."""
+    table = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        table[int(entry.name)] = (parent, [a.decode(errors="replace") for a in argv if a])
+    return table
+
+
+def _descendants(root: int) -> dict[int, list[str]]:
+    table = _processes()
+    found, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, argv) in table.items():
+            if ppid == parent and pid not in found:
+                found[pid] = argv
+                frontier.append(pid)
+    return found
+
+
+def _stage_running(tree: dict[int, list[str]], stage: str) -> bool:
+    return any("igcl.cli.main" in argv and stage in argv for argv in tree.values())
+
+
+def _kill_tree(run: subprocess.Popen) -> list[int]:
+    """SIGKILL the run and every process under it (as a node failure or `scancel` would), until none is left."""
+    killed: set[int] = set()
+    for _ in range(20):
+        tree = {pid for pid in _descendants(run.pid)} | ({run.pid} if run.poll() is None else set())
+        if not tree - killed and run.poll() is not None:
+            break
+        for pid in tree:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        killed |= tree
+        time.sleep(0.05)
+    run.wait(timeout=30)
+    return sorted(killed)
+
+
+def _interrupted_run(workdir: Path, tmpdir: Path, stage: str, rng: random.Random) -> str:
+    """Run the workflow until ``stage`` has a process, SIGKILL everything a random moment later, then recover."""
+    with open(workdir / f"run-{stage}.log", "w") as log:
+        run = subprocess.Popen(_command(), cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=_env(tmpdir))
+    deadline = time.monotonic() + 600
+    while run.poll() is None and not _stage_running(_descendants(run.pid), stage):
+        if time.monotonic() > deadline:
+            _kill_tree(run)
+            raise AssertionError(f"{stage} never started within 600 s")
+        time.sleep(0.02)
+    if run.poll() is not None:  # the stage was already complete: nothing to interrupt
+        return f"{stage}: already complete"
+    delay = rng.uniform(0.05, 2.0)
+    time.sleep(delay)
+    pids = _kill_tree(run)
+    time.sleep(0.5)
+    survivors = set(pids) & set(_processes())
+    assert not survivors, f"processes survived SIGKILL: {survivors}"
+    # recovery, as the README documents it: release the dead run's lock, then run again
+    _run(workdir, tmpdir, "--unlock")
+    return f"{stage}: killed {delay:.2f} s in ({len(pids)} processes)"
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    workdir = _copy_workflow(tmp_path_factory.mktemp("reference") / "tree")
+    tmpdir = tmp_path_factory.mktemp("reference_tmp")
+    _run(workdir, tmpdir)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory) -> tuple[Path, Path, list[str]]:
+    """A run killed once in each stage, in order, and completed by the documented recovery."""
+    workdir = _copy_workflow(tmp_path_factory.mktemp("interrupted") / "tree")
+    tmpdir = tmp_path_factory.mktemp("interrupted_tmp")
+    rng = random.Random(SEED)
+    events = [_interrupted_run(workdir, tmpdir, stage, rng) for stage in STAGES]
+    _run(workdir, tmpdir, "--rerun-incomplete")
+    return workdir, tmpdir, events
+
+
+def _outputs(tree: Path) -> dict[str, bytes]:
+    files = {}
+    for pattern in COMPARED:
+        for path in tree.glob(pattern):
+            files[str(path.relative_to(tree))] = path.read_bytes()
+    return files
+
+
+def test_outputs_equal_an_uninterrupted_run(reference, interrupted):
+    workdir, _, events = interrupted
+    expected, got = _outputs(reference), _outputs(workdir)
+    assert expected, "the reference run wrote none of the compared outputs"
+    assert sorted(got) == sorted(expected), f"seed {SEED}, {events}"
+    differing = sorted(name for name in expected if got[name] != expected[name])
+    assert not differing, f"differ after the kills (IGCL_FAULT_SEED={SEED}; {events}): {differing[:10]}"
+    assert any("killed" in event for event in events), events
+
+
+def test_no_litter_is_left(interrupted):
+    workdir, tmpdir, events = interrupted
+    litter = [str(p.relative_to(workdir)) for top in ("data", "results", "logs", "benchmarks")
+              for p in (workdir / top).rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
+    assert not litter, f"temp files left (IGCL_FAULT_SEED={SEED}; {events}): {litter}"
+    assert not list(tmpdir.iterdir()), f"left in TMPDIR: {sorted(p.name for p in tmpdir.iterdir())}"
+    orphans = [str(p.relative_to(workdir)) for p in workdir.rglob("*.meta.json")
+               if not p.with_name(p.name.removesuffix(".meta.json")).exists()]
+    assert not orphans, f"sidecars without their output: {orphans}"
+
+
+def test_nothing_is_left_to_do(interrupted):
+    workdir, tmpdir, _ = interrupted
+    result = subprocess.run(_command("-n"), cwd=workdir, capture_output=True, text=True, env=_env(tmpdir))
+    assert "Nothing to be done" in result.stdout + result.stderr
