@@ -20,6 +20,7 @@ and an orphan sidecar (output absent) is removed when the output is next written
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.metadata
 import json
 import logging
@@ -146,6 +147,35 @@ def atomic_dir(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # a full filesystem, or the user's quota on it
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """An OSError for a full filesystem or quota (pyarrow's carry the errno only in their text)."""
+    return isinstance(err, OSError) and (err.errno in NO_SPACE or "No space left on device" in str(err))
+
+
+def _free_space(path: Path) -> str:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    usage = shutil.disk_usage(path)
+    return f"{usage.free / 2**20:.1f} MiB free of {usage.total / 2**20:.1f} MiB on the filesystem of {path}"
+
+
+@contextlib.contextmanager
+def disk_full_is_an_error(output: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn a full filesystem while writing ``output`` into an OSError naming it and the free space left. Wrap it
+    around the :func:`atomic_path` / :func:`atomic_dir` block, so the free space is read after the partial output
+    is removed."""
+    try:
+        yield
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        raise OSError(errno.ENOSPC, f"{output}: no space left on device while writing it (the partial output is "
+                                    f"removed; {_free_space(Path(output).parent)})") from err
 
 
 def package_versions(names: tuple[str, ...] = SIDECAR_PACKAGES) -> dict[str, str]:

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from igcl.config import to_dict
-from igcl.io import atomic_dir, temp_sibling_prefix, write_sidecar
+from igcl.io import atomic_dir, disk_full_is_an_error, temp_sibling_prefix, write_sidecar
 from igcl.reports.columns import GraphColumns, graph_columns
 from igcl.reports.config import SOURCES, GraphsConfig  # noqa: F401 (re-exported)
 from igcl.shards.graphs import GraphShardWriter
@@ -260,7 +260,7 @@ def run_parse_stage(input_path: str | os.PathLike[str], out_dir: str | os.PathLi
         chunks = parse_chunks(reports.study_ids, reports.texts, cfg, threads, spool_beside=out_dir)
 
     # closing: a failure stops the workers and removes the spool now, not whenever the generator is collected
-    with atomic_dir(out_dir) as tmp, contextlib.closing(chunks):
+    with disk_full_is_an_error(out_dir), atomic_dir(out_dir) as tmp, contextlib.closing(chunks):
         writer = GraphShardWriter(tmp, cfg.rows_per_shard)
         label_tables = []
         writing = 0.0

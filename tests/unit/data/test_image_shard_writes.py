@@ -167,24 +167,6 @@ def test_full_disk_is_a_clear_error_that_leaves_nothing(tmp_path, monkeypatch, t
     assert wait_until(lambda: not grandchildren(os.getpid()), 5), "pool workers outlived the failed stage"
 
 
-@pytest.fixture
-def tiny_tmpfs(tmp_path):
-    """A 1 MiB tmpfs mounted at ``tmp_path / "tmpfs"`` (root only), unmounted afterwards."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True,
-                            text=True)
-    if result.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {result.stderr.strip() or result.returncode}")
-    try:
-        yield mount
-    finally:
-        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
 @needs_proc
 def test_real_full_disk_is_a_clear_error_not_sigbus(tmp_path, tiny_tmpfs):
     jpeg = write_jpeg(tmp_path / "one.jpg", np.random.default_rng(22).integers(0, 256, (48, 48), dtype=np.uint8))

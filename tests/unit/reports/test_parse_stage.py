@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -139,6 +140,21 @@ def test_a_rerun_removes_a_killed_runs_spool_and_temporaries(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".graphs2.spool_x.tmp", "graphs", "graphs.meta.json",
                                                           "r.csv"]
     assert json.loads((tmp_path / "graphs.meta.json").read_text())["rows"]["reports"] == 1
+
+
+def test_a_full_disk_is_an_error_naming_the_output_and_leaving_nothing(tmp_path, tiny_tmpfs):
+    words = "The heart is enlarged. Small left pleural effusion with basilar atelectasis. No pneumothorax. "
+    reports = {f"s{i:05d}": f"FINDINGS: {words * (1 + i % 7)} Study {i}." for i in range(2000)}
+    csv = write_csv(tmp_path / "reports.csv", reports)
+    out = tiny_tmpfs / "graphs"
+    filler = tiny_tmpfs / "filler"
+    filler.write_bytes(b"\0" * (1024 * 1024 - 16 * 1024))  # 16 KiB left: less than the graphs need
+    with pytest.raises(OSError) as info:
+        run_parse_stage(csv, out, GraphsConfig(rows_per_shard=500))
+    assert info.value.errno == errno.ENOSPC
+    assert info.value.strerror.startswith(f"{out}: no space left on device while writing it")
+    assert "MiB free of" in str(info.value) and str(tiny_tmpfs) in str(info.value)
+    assert list(tiny_tmpfs.iterdir()) == [filler]
 
 
 def test_non_utf8_report_is_parsed_and_counted(tmp_path):

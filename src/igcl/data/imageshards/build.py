@@ -36,14 +36,13 @@ from tqdm import tqdm
 from igcl.data.imageshards.config import ImagesConfig
 from igcl.data.imageshards.decode import CorruptImageError, decode_image
 from igcl.data.imageshards.index import INDEX_SCHEMA, build_index, select_views
-from igcl.io import atomic_path
+from igcl.io import atomic_path, is_disk_full
 from igcl.shards.schema import MANIFEST_SCHEMA, read_table
 from igcl.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 32  # images per task: large enough to amortise pickling, small enough to keep both workers busy
-NO_SPACE = (errno.ENOSPC, errno.EDQUOT)  # a full filesystem, or the user's quota on it
 
 
 @dataclass(frozen=True)
@@ -188,7 +187,7 @@ class NpyWriter:
         try:
             write(*args)
         except OSError as err:
-            if err.errno not in NO_SPACE:
+            if not is_disk_full(err):
                 raise
             self.abort()
             self.path.unlink(missing_ok=True)  # so that the free space reported is what the user has to work with
@@ -266,7 +265,7 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
             pq.write_table(index.cast(INDEX_SCHEMA), tmp_index, compression="zstd")
         except OSError as err:
             # pyarrow's OSError carries the errno only in its text
-            if err.errno not in NO_SPACE and "No space left on device" not in str(err):
+            if not is_disk_full(err):
                 raise
             tmp_npy.unlink(missing_ok=True)
             tmp_index.unlink(missing_ok=True)
