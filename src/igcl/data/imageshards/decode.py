@@ -13,14 +13,12 @@ every libjpeg warning into an error, which :func:`decode_image` raises as :class
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-from collections.abc import Iterator
 
 import numpy as np
 import simplejpeg
-from PIL import Image, ImageFile, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 # A resize-and-crop in one step; bicubic with PIL's antialiasing support (the filter widens with the reduction).
 RESAMPLE = Image.Resampling.BICUBIC
@@ -35,21 +33,6 @@ class CorruptImageError(ValueError):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
-
-
-@contextlib.contextmanager
-def strict_jpeg_loading() -> Iterator[None]:
-    """Make PIL raise on truncated files while inside (some libraries set LOAD_TRUNCATED_IMAGES globally).
-
-    :func:`decode_image` no longer decodes with PIL and does not need it; it is kept for code that does
-    (``bench/images`` times a full-resolution PIL decode inside it).
-    """
-    previous = ImageFile.LOAD_TRUNCATED_IMAGES
-    ImageFile.LOAD_TRUNCATED_IMAGES = False
-    try:
-        yield
-    finally:
-        ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 def center_square_box(width: int, height: int) -> tuple[float, float, float, float]:
