@@ -59,7 +59,8 @@ def _run(workdir: Path, tmpdir: Path, *args: str) -> None:
 
 
 def _processes() -> dict[int, tuple[int, list[str]]]:
-    """pid -> (parent pid, argv) of every live process."""
+    """pid -> (parent pid, argv) of every live process (zombies are dead: an init that does not reap, as in some
+    containers, leaves killed orphans as zombies)."""
     table = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -69,8 +70,10 @@ def _processes() -> dict[int, tuple[int, list[str]]]:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        parent = int(stat.rsplit(")", 1)[1].split()[1])
-        table[int(entry.name)] = (parent, [a.decode(errors="replace") for a in argv if a])
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if state in ("Z", "X"):
+            continue
+        table[int(entry.name)] = (int(parent), [a.decode(errors="replace") for a in argv if a])
     return table
 
 
@@ -110,16 +113,22 @@ def _kill_tree(run: subprocess.Popen) -> list[int]:
 
 def _interrupted_run(workdir: Path, tmpdir: Path, stage: str, rng: random.Random) -> str:
     """Run the workflow until ``stage`` has a process, SIGKILL everything a random moment later, then recover."""
-    with open(workdir / f"run-{stage}.log", "w") as log:
-        run = subprocess.Popen(_command(), cwd=workdir, stdout=log, stderr=subprocess.STDOUT, env=_env(tmpdir))
+    log_path = workdir / f"run-{stage}.log"
+    with open(log_path, "w") as log:
+        # the documented recovery's run: jobs a kill left incomplete run again
+        run = subprocess.Popen(_command("--rerun-incomplete"), cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                               env=_env(tmpdir))
     deadline = time.monotonic() + 600
     while run.poll() is None and not _stage_running(_descendants(run.pid), stage):
         if time.monotonic() > deadline:
             _kill_tree(run)
             raise AssertionError(f"{stage} never started within 600 s")
         time.sleep(0.02)
-    if run.poll() is not None:  # the stage was already complete: nothing to interrupt
-        return f"{stage}: already complete"
+    if run.poll() is not None:
+        if run.returncode != 0:
+            raise AssertionError(f"the run after the previous kill failed (IGCL_FAULT_SEED={SEED}):\n"
+                                 f"{log_path.read_text()[-5000:]}")
+        return f"{stage}: already complete"  # nothing left to interrupt
     delay = rng.uniform(0.05, 2.0)
     time.sleep(delay)
     pids = _kill_tree(run)

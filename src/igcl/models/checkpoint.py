@@ -14,6 +14,7 @@ file, a corrupt file or weights of another architecture raise ValueError naming 
 from __future__ import annotations
 
 import json
+import struct
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,34 @@ EMBED_CHUNK = 256
 
 
 def save_weights(model: nn.Module, path: str | Path, *, metadata: Mapping[str, str] | None = None) -> None:
-    """A state dict as safetensors, atomically (tensors copied to contiguous CPU memory first)."""
+    """A state dict as safetensors, atomically (tensors copied to contiguous CPU memory first); the same weights
+    and metadata give the same bytes."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=dict(metadata or {}))
+        _sort_metadata(tmp)
+
+
+def _sort_metadata(path: Path) -> None:
+    """Rewrite the safetensors header with its metadata keys sorted, in place.
+
+    safetensors writes ``__metadata__`` from a Rust HashMap, whose order is seeded per process, so two saves of
+    the same weights differed in a few header bytes and a rerun could never be byte-identical to the first run.
+    The sorted header has the same length (the same keys and values, compact JSON), so nothing else moves.
+    """
+    with open(path, "r+b") as handle:
+        size = struct.unpack("<Q", handle.read(8))[0]
+        raw = handle.read(size)
+        header = json.loads(raw)
+        if len(header.get("__metadata__") or {}) < 2:
+            return
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        text = text.ljust(size)  # safetensors pads its header with spaces to an 8-byte boundary
+        if len(text) != size:
+            raise RuntimeError(f"{path}: the sorted safetensors header is {len(text)} bytes, the file's {size}")
+        handle.seek(8)
+        handle.write(text)
 
 
 def load_weights(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:

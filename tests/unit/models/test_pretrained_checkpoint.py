@@ -100,3 +100,18 @@ def test_wrong_architecture(tmp_path):
     (out / "config.json").write_text(json.dumps(config))
     with pytest.raises(ValueError, match=r"weights do not fit the architecture .*missing"):
         load_pretrained(out)
+
+
+def test_the_same_weights_give_the_same_bytes_in_another_process(tmp_path):
+    """safetensors orders its metadata by a per-process hash seed; save_weights sorts it, so a rerun can be
+    byte-identical to the first run."""
+    import subprocess
+    import sys
+
+    code = ("import sys, torch; from igcl.models.checkpoint import save_weights; torch.manual_seed(0); "
+            "save_weights(torch.nn.Linear(3, 2), sys.argv[1], "
+            "metadata={'method': 'random', 'format': 'igcl-pretrained/1', 'z': '1', 'a': '2'})")
+    outputs = [tmp_path / f"w{i}.safetensors" for i in range(4)]
+    for out in outputs:
+        subprocess.run([sys.executable, "-c", code, str(out)], check=True, capture_output=True)
+    assert len({out.read_bytes() for out in outputs}) == 1
