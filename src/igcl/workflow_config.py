@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "phantom": "igcl.data.phantom.config:PhantomConfig",
     "ingest": "igcl.data.ingest_config:IngestConfig",
     "graphs": "igcl.reports.config:GraphsConfig",
+    "node_features": "igcl.reports.node_features_config:NodeFeaturesConfig",
     "images": "igcl.data.imageshards.config:ImagesConfig",
     "pretrain": "igcl.train.config:PretrainConfig",
     "evaluate": "igcl.evaluate.config:EvaluateConfig",

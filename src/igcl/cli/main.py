@@ -10,6 +10,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "phantom": ("igcl.cli.phantom", "write the phantom MIMIC-CXR-JPG and CheXpert trees"),
     "ingest": ("igcl.cli.ingest", "read MIMIC-CXR-JPG / CheXpert trees into Parquet manifests"),
     "parse": ("igcl.cli.parse", "parse radiology reports into RadGraph-schema graph shards"),
+    "node_features": ("igcl.cli.node_features", "contextual text-model vectors of graph nodes (optional)"),
     "images": ("igcl.cli.images", "decode, resize and shard images for fast loading"),
     "pretrain": ("igcl.cli.pretrain", "contrastive pretraining of an image encoder"),
     "evaluate": ("igcl.cli.evaluate", "CheXpert downstream evaluation of a checkpoint"),

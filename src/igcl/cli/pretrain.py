@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image-index", required=True, type=Path, help="its index (data/images/pretrain.index.parquet)")
     p.add_argument("--graphs", type=Path, help="graph shard folder (data/graphs); needed by igcl")
     p.add_argument("--manifest", type=Path, help="pretrain manifest (report paths); needed by convirt")
+    p.add_argument("--node-features", type=Path,
+                   help="node_features stage folder (data/node_features/MODEL); igcl with node_features text_model")
     p.add_argument("--out", required=True, type=Path, help="output folder (results/pretrain/METHOD/seedN)")
     p.add_argument("--log", type=Path, help="log file")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     config = from_json(PretrainConfig, args.settings, runtime=args.runtime, where="pretrain")
     limit_torch_threads(args.threads)
     inputs = PretrainInputs(images=args.images, image_index=args.image_index, graphs=args.graphs,
-                            manifest=args.manifest)
+                            manifest=args.manifest, node_features=args.node_features)
     pretrain(config, args.method, inputs, args.out)
     return 0
 

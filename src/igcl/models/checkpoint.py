@@ -5,7 +5,11 @@ A checkpoint directory (``results/pretrain/{method}/seed{N}/``) holds:
 - ``checkpoint.safetensors``: the :class:`~igcl.models.dual.DualEncoder` state dict (image encoder, projections,
   report encoder), metadata ``{"format": "igcl-pretrained/1", "method": ...}``;
 - ``config.json``: ``{"format", "method", "model": ModelSpec, "pretrain": the training config, "files": {...}}``;
-- ``graph_vocab.json`` (igcl) or ``tokenizer.json`` (convirt): the report encoder's vocabulary.
+- ``graph_vocab.json`` (igcl) or ``tokenizer.json`` (convirt): the report encoder's vocabulary; convirt from a local
+  Hugging Face model (``pretrain.text.model_path``) has ``text_model/`` instead: the tokenizer's ``save_pretrained``
+  folder and the model's ``config.json`` (the architecture is in the ModelSpec, the weights in the safetensors), so
+  evaluation never needs the original folder. An igcl encoder on text-model node features
+  (``node_features: text_model``) embeds graph rows that carry their ``node_vectors``.
 
 :func:`load_pretrained` rebuilds the architecture from ``config.json`` and loads the weights strictly: a missing
 file, a corrupt file or weights of another architecture raise ValueError naming the file and the problem.
@@ -103,8 +107,9 @@ def save_pretrained(out_dir: str | Path, model: DualEncoder, *, pretrain_config:
         vocab.save(out / VOCAB_FILE)
         files["graph_vocab"] = VOCAB_FILE
     if tokenizer is not None:
-        tokenizer.save(out / TOKENIZER_FILE)
-        files["tokenizer"] = TOKENIZER_FILE
+        name = getattr(tokenizer, "file_name", TOKENIZER_FILE)  # a Hugging Face tokenizer is a folder (text_model/)
+        tokenizer.save(out / name)
+        files["tokenizer"] = name
     save_weights(model, out / WEIGHTS_FILE, metadata={"format": CHECKPOINT_FORMAT, "method": model.method})
     config = {"format": CHECKPOINT_FORMAT, "method": model.method, "model": model.spec.to_dict(),
               "pretrain": dict(pretrain_config), "files": files, **dict(extra or {})}
@@ -152,7 +157,10 @@ class Pretrained:
         if get_method(self.method).report_side == GRAPHS:
             if graphs is None:
                 raise ValueError("igcl embeds reports from their graphs: pass graphs=[GRAPH_SCHEMA rows]")
-            chunks = [self.model.embed_other(encode_graphs(graphs[i:i + EMBED_CHUNK], self.vocab).to(self.device))
+            # a text_model encoder reads each row's "node_vectors" (igcl.shards.node_features.NodeFeatureStore)
+            vectors = self.model.spec.graph.node_features == "text_model"
+            chunks = [self.model.embed_other(encode_graphs(graphs[i:i + EMBED_CHUNK], self.vocab,
+                                                           node_vectors=vectors).to(self.device))
                       for i in range(0, len(graphs), EMBED_CHUNK)]
         else:
             if texts is None:
@@ -196,7 +204,14 @@ def load_pretrained(checkpoint_dir: str | Path, map_location: str | torch.device
         if len(vocab) != spec.graph.vocab_size:
             raise ValueError(f"{root / VOCAB_FILE}: {len(vocab)} tokens, but {config_path} expects "
                              f"{spec.graph.vocab_size}")
-    if spec.text is not None:
+    if spec.text is not None and spec.text.hf_config is not None:
+        from igcl.models.hf_text import TOKENIZER_DIR, HFReportTokenizer
+
+        tokenizer = HFReportTokenizer.load(root / TOKENIZER_DIR, max_tokens=spec.text.max_tokens)
+        if tokenizer.vocab_size != spec.text.vocab_size:
+            raise ValueError(f"{root / TOKENIZER_DIR}: {tokenizer.vocab_size} tokens, but {config_path} expects "
+                             f"{spec.text.vocab_size}")
+    elif spec.text is not None:
         tokenizer = ReportTokenizer.load(root / TOKENIZER_FILE, max_tokens=spec.text.max_tokens)
         if tokenizer.vocab_size != spec.text.vocab_size:
             raise ValueError(f"{root / TOKENIZER_FILE}: {tokenizer.vocab_size} tokens, but {config_path} expects "

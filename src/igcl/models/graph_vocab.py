@@ -115,6 +115,7 @@ class GraphBatch:
     - ``node_component`` [N] long: component of each node; components are numbered graph by graph
     - ``component_graph`` [C] long: graph of each component (sorted)
     - ``num_graphs``: G (graphs without nodes included)
+    - ``node_vectors`` [N, D] float32 or None: each node's text-model vector (``encode_graphs(node_vectors=True)``)
     """
 
     token_ids: torch.Tensor
@@ -126,12 +127,14 @@ class GraphBatch:
     node_component: torch.Tensor
     component_graph: torch.Tensor
     num_graphs: int
+    node_vectors: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> GraphBatch:
         moved = {name: getattr(self, name).to(device, non_blocking=True)
                  for name in ("token_ids", "token_offsets", "node_labels", "edge_index", "edge_type", "node_graph",
                               "node_component", "component_graph")}
-        return GraphBatch(num_graphs=self.num_graphs, **moved)
+        vectors = None if self.node_vectors is None else self.node_vectors.to(device, non_blocking=True)
+        return GraphBatch(num_graphs=self.num_graphs, node_vectors=vectors, **moved)
 
     def __len__(self) -> int:
         return self.num_graphs
@@ -141,9 +144,14 @@ def _study(graph: Mapping[str, Any]) -> str:
     return str(graph.get("study_id", "<unknown study>"))
 
 
-def encode_graphs(graphs: Sequence[Mapping[str, Any]], vocab: GraphVocab) -> GraphBatch:
+def encode_graphs(graphs: Sequence[Mapping[str, Any]], vocab: GraphVocab, *,
+                  node_vectors: bool = False) -> GraphBatch:
     """Batch graph rows (GRAPH_SCHEMA form) into a :class:`GraphBatch`; bad labels, relations or node indices
-    raise ValueError naming the study."""
+    raise ValueError naming the study.
+
+    ``node_vectors``: each row also carries ``"node_vectors"``, an array ``[n_nodes, D]`` in node order (from
+    :class:`igcl.shards.node_features.NodeFeatureStore`), batched into ``GraphBatch.node_vectors``."""
+    vectors = _node_vectors(graphs) if node_vectors else None
     token_ids: list[int] = []
     offsets: list[int] = []
     labels: list[int] = []
@@ -200,4 +208,26 @@ def encode_graphs(graphs: Sequence[Mapping[str, Any]], vocab: GraphVocab) -> Gra
         node_component=torch.from_numpy(node_component),
         component_graph=torch.from_numpy(np.ascontiguousarray(component_graph)),
         num_graphs=len(graphs),
+        node_vectors=vectors,
     )
+
+
+def _node_vectors(graphs: Sequence[Mapping[str, Any]]) -> torch.Tensor:
+    """``[N, D]`` float32 of the rows' ``node_vectors``; ValueError naming the study when one is missing or does
+    not have a row per node."""
+    arrays, dim = [], None
+    for graph in graphs:
+        array = graph.get("node_vectors")
+        if array is None:
+            raise ValueError(f"study {_study(graph)}: no 'node_vectors' (this encoder reads text-model node "
+                             "features: the node_features stage's store)")
+        array = np.asarray(array, dtype=np.float32)
+        nodes = len(graph["nodes"] or [])
+        if array.ndim != 2 or array.shape[0] != nodes or (dim is not None and array.shape[1] != dim):
+            raise ValueError(f"study {_study(graph)}: node_vectors of shape {array.shape} for {nodes} nodes"
+                             + (f" of {dim}-d vectors" if dim is not None else ""))
+        dim = array.shape[1]
+        arrays.append(array)
+    if not arrays:
+        return torch.zeros(0, 0)
+    return torch.from_numpy(np.concatenate(arrays, axis=0))

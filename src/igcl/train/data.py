@@ -214,15 +214,19 @@ def validation_views(shard: ImageShard, pairs: Pairs, augment: AugmentSettings, 
 
 
 class GraphCollate:
-    """Study ids -> :class:`~igcl.models.graph_vocab.GraphBatch` (picklable, for DataLoader workers)."""
+    """Study ids -> :class:`~igcl.models.graph_vocab.GraphBatch` (picklable, for DataLoader workers); with a
+    :class:`~igcl.shards.node_features.NodeFeatureStore`, each node's text-model vector comes along."""
 
-    def __init__(self, graphs: dict[str, dict[str, Any]], vocab: Any):
-        self.graphs, self.vocab = graphs, vocab
+    def __init__(self, graphs: dict[str, dict[str, Any]], vocab: Any, node_features: Any = None):
+        self.graphs, self.vocab, self.node_features = graphs, vocab, node_features
 
     def __call__(self, studies: list[str]) -> Any:
         from igcl.models.graph_vocab import encode_graphs
 
-        return encode_graphs([self.graphs[s] for s in studies], self.vocab)
+        if self.node_features is None:
+            return encode_graphs([self.graphs[s] for s in studies], self.vocab)
+        rows = [{**self.graphs[s], "node_vectors": self.node_features.vectors(s)} for s in studies]
+        return encode_graphs(rows, self.vocab, node_vectors=True)
 
 
 class TextCollate:

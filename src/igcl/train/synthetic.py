@@ -29,23 +29,33 @@ FINDINGS = (("effusion", "pleural", 0.0, 3.0), ("opacity", "lobe", 0.8, 5.0), ("
 SEVERITY = {1: ("mild", 35.0), 2: ("large", 80.0)}
 
 
-def _node(text: str, label: str) -> dict:
-    return {"text": text, "label": label, "start": 0, "end": len(text), "section": "findings"}
+FINDINGS_START = len("EXAMINATION: chest radiograph\nFINDINGS:\n")
+
+
+def _node(text: str, label: str, sentence: str, at: int) -> dict:
+    # start/end index the report as the parse stage's do (node text = the report's characters there)
+    start = at + sentence.lower().index(text)
+    return {"text": sentence[start - at:start - at + len(text)], "label": label, "start": start,
+            "end": start + len(text), "section": "findings"}
 
 
 def study_graph(study_id: str, states: np.ndarray) -> tuple[dict, str]:
     nodes, edges, sentences = [], [], []
+    at = FINDINGS_START
     for (name, anatomy, _, _), state in zip(FINDINGS, states):
         if state == 0:
-            nodes.append(_node(name, "OBS-DA"))
-            sentences.append(f"No {name}.")
-            continue
-        word = SEVERITY[int(state)][0]
-        base = len(nodes)
-        nodes += [_node(word, "OBS-DP"), _node(name, "OBS-DP"), _node(anatomy, "ANAT-DP")]
-        edges += [{"src": base, "dst": base + 1, "relation": "modify"},
-                  {"src": base + 1, "dst": base + 2, "relation": "located_at"}]
-        sentences.append(f"{word.capitalize()} {anatomy} {name}.")
+            sentence = f"No {name}."
+            nodes.append(_node(name, "OBS-DA", sentence, at))
+        else:
+            word = SEVERITY[int(state)][0]
+            sentence = f"{word.capitalize()} {anatomy} {name}."
+            base = len(nodes)
+            nodes += [_node(word, "OBS-DP", sentence, at), _node(name, "OBS-DP", sentence, at),
+                      _node(anatomy, "ANAT-DP", sentence, at)]
+            edges += [{"src": base, "dst": base + 1, "relation": "modify"},
+                      {"src": base + 1, "dst": base + 2, "relation": "located_at"}]
+        sentences.append(sentence)
+        at += len(sentence) + 1
     text = "EXAMINATION: chest radiograph\nFINDINGS:\n" + " ".join(sentences) + "\nIMPRESSION:\n" + sentences[0] + "\n"
     return {"study_id": study_id, "nodes": nodes, "edges": edges}, text
 
