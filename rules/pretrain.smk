@@ -12,11 +12,17 @@ def get_pretrain_input(wildcards):
         "index": "data/images/pretrain.index.parquet",
         "code": stage_sources("pretrain"),
     }
-    side = method_entry(wildcards.method).report_side
+    entry = method_entry(wildcards.method)
+    side = entry.report_side
     if side == GRAPHS:
         inputs["graphs"] = "data/graphs"
     if side == TEXT:
         inputs["manifest"] = "data/manifests/pretrain.parquet"
+    # a local image-encoder weights file (pretrain.image.weights): replacing it reruns pretraining; pixels has no
+    # timm encoder, so it does not read the file
+    image = merged(config["pretrain"], VARIANTS.get(wildcards.method, {}).get("pretrain", {})).get("image", {})
+    if image.get("weights") is not None and not entry.pixel_pca:
+        inputs["image_weights"] = image["weights"]
     return inputs
 
 

@@ -58,7 +58,7 @@ def test_writes_array_index_and_sidecars(tmp_path):
     assert (shard.labels([0, 1, 2])[:, CHEXPERT_OBSERVATIONS.index("Edema")] == 1.0).all()
     meta = json.loads((out.parent / "eval.npy.meta.json").read_text())
     assert meta["rows"] == {"manifest": 4, "selected": 3, "images": 3, "skipped": 0}
-    assert meta["config"] == {"size": 8, "views": ["PA", "AP"], "on_corrupt": "error"}
+    assert meta["config"] == {"size": 8, "resize": "crop", "views": ["PA", "AP"], "on_corrupt": "error"}
     assert (out.parent / "eval.index.parquet.meta.json").is_file()
 
 

@@ -89,8 +89,10 @@ def _descendants(root: int) -> dict[int, list[str]]:
     return found
 
 
-def _stage_running(tree: dict[int, list[str]], stage: str) -> bool:
-    return any("igcl.cli.main" in argv and stage in argv for argv in tree.values())
+def _running_stages(tree: dict[int, list[str]]) -> set[str]:
+    """The stages with an `igcl <stage>` process in ``tree``."""
+    return {argv[argv.index("igcl.cli.main") + 1] for argv in tree.values()
+            if "igcl.cli.main" in argv and argv.index("igcl.cli.main") + 1 < len(argv)}
 
 
 def _kill_tree(run: subprocess.Popen) -> list[int]:
@@ -111,33 +113,37 @@ def _kill_tree(run: subprocess.Popen) -> list[int]:
     return sorted(killed)
 
 
-def _interrupted_run(workdir: Path, tmpdir: Path, stage: str, rng: random.Random) -> str:
-    """Run the workflow until ``stage`` has a process, SIGKILL everything a random moment later, then recover."""
-    log_path = workdir / f"run-{stage}.log"
+def _interrupted_run(workdir: Path, tmpdir: Path, stages: list[str], rng: random.Random) -> tuple[str, str | None]:
+    """Run the workflow until one of ``stages`` has a process, SIGKILL everything a random moment later, then
+    release the lock. Returns what happened and the (earliest) stage that was running, None when the run ended."""
+    log_path = workdir / f"run-{stages[0]}.log"
     with open(log_path, "w") as log:
         # the documented recovery's run: jobs a kill left incomplete run again
         run = subprocess.Popen(_command("--rerun-incomplete"), cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
                                env=_env(tmpdir))
     deadline = time.monotonic() + 600
-    while run.poll() is None and not _stage_running(_descendants(run.pid), stage):
+    running: set[str] = set()
+    while run.poll() is None and not running:
         if time.monotonic() > deadline:
             _kill_tree(run)
-            raise AssertionError(f"{stage} never started within 600 s")
+            raise AssertionError(f"none of {stages} started within 600 s")
+        running = _running_stages(_descendants(run.pid)) & set(stages)
         time.sleep(0.02)
-    if run.poll() is not None:
+    if not running:
         if run.returncode != 0:
             raise AssertionError(f"the run after the previous kill failed (IGCL_FAULT_SEED={SEED}):\n"
                                  f"{log_path.read_text()[-5000:]}")
-        return f"{stage}: already complete"  # nothing left to interrupt
+        return "the run completed", None
+    stage = min(running, key=stages.index)
     delay = rng.uniform(0.05, 2.0)
     time.sleep(delay)
     pids = _kill_tree(run)
     time.sleep(0.5)
     survivors = set(pids) & set(_processes())
     assert not survivors, f"processes survived SIGKILL: {survivors}"
-    # recovery, as the README documents it: release the dead run's lock, then run again
+    # recovery, as the README documents it: release the dead run's lock (the next run reruns incomplete jobs)
     _run(workdir, tmpdir, "--unlock")
-    return f"{stage}: killed {delay:.2f} s in ({len(pids)} processes)"
+    return f"{'+'.join(sorted(running, key=stages.index))}: killed {delay:.2f} s in ({len(pids)} processes)", stage
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +160,13 @@ def interrupted(tmp_path_factory) -> tuple[Path, Path, list[str]]:
     workdir = _copy_workflow(tmp_path_factory.mktemp("interrupted") / "tree")
     tmpdir = tmp_path_factory.mktemp("interrupted_tmp")
     rng = random.Random(SEED)
-    events = [_interrupted_run(workdir, tmpdir, stage, rng) for stage in STAGES]
+    events, remaining = [], list(STAGES)
+    while remaining:  # kill the earliest stage still to come that is running, until every stage had its turn
+        event, stage = _interrupted_run(workdir, tmpdir, remaining, rng)
+        events.append(event)
+        if stage is None:
+            break
+        remaining = remaining[remaining.index(stage) + 1:]
     _run(workdir, tmpdir, "--rerun-incomplete")
     return workdir, tmpdir, events
 
@@ -174,7 +186,7 @@ def test_outputs_equal_an_uninterrupted_run(reference, interrupted):
     assert sorted(got) == sorted(expected), f"seed {SEED}, {events}"
     differing = sorted(name for name in expected if got[name] != expected[name])
     assert not differing, f"differ after the kills (IGCL_FAULT_SEED={SEED}; {events}): {differing[:10]}"
-    assert any("killed" in event for event in events), events
+    assert sum("killed" in event for event in events) >= 5, events  # most stages were interrupted at least once
 
 
 def test_no_litter_is_left(interrupted):
@@ -182,7 +194,9 @@ def test_no_litter_is_left(interrupted):
     litter = [str(p.relative_to(workdir)) for top in ("data", "results", "logs", "benchmarks")
               for p in (workdir / top).rglob("*") if p.name.endswith(".tmp") or ".tmp." in p.name]
     assert not litter, f"temp files left (IGCL_FAULT_SEED={SEED}; {events}): {litter}"
-    assert not list(tmpdir.iterdir()), f"left in TMPDIR: {sorted(p.name for p in tmpdir.iterdir())}"
+    # igcl's own (spools, temp files); Snakemake's and the libraries' caches (torch, PyG templates) are theirs
+    ours = [p.name for p in tmpdir.rglob("*") if p.name.startswith("igcl") or p.name.endswith(".tmp")]
+    assert not ours, f"left in TMPDIR (IGCL_FAULT_SEED={SEED}; {events}): {ours}"
     orphans = [str(p.relative_to(workdir)) for p in workdir.rglob("*.meta.json")
                if not p.with_name(p.name.removesuffix(".meta.json")).exists()]
     assert not orphans, f"sidecars without their output: {orphans}"

@@ -98,12 +98,14 @@ class Projection(nn.Sequential):
 class DualEncoder(nn.Module):
     """Image branch ``[B, 1, H, W] -> [B, F] -> [B, D]`` and report branch ``batch -> [B, F_o] -> [B, D]``."""
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, image_weights: str | None = None):
         super().__init__()
         self.spec = spec
         self.method = spec.method
+        # image_weights (a local timm weights file) only starts training: it is not part of the spec, since the
+        # checkpoint carries the trained weights and rebuilding the model must not need the file
         self.image_encoder = (PixelPCA(spec.image_size, spec.pixel_components) if spec.pixel_components is not None
-                              else create_image_encoder(spec.image_model))
+                              else create_image_encoder(spec.image_model, image_weights))
         self.feature_dim = image_feature_dim(self.image_encoder)
         self.image_projection = Projection(self.feature_dim, spec.projection_dim)
         self.other_encoder: nn.Module | None = None
@@ -144,8 +146,9 @@ class DualEncoder(nn.Module):
         return self.embed_images(images), self.embed_other(other)
 
 
-def build_model(spec: ModelSpec, *, seed: int) -> DualEncoder:
-    """The model with its initial weights drawn from a generator seeded with ``seed``.
+def build_model(spec: ModelSpec, *, seed: int, image_weights: str | None = None) -> DualEncoder:
+    """The model with its initial weights drawn from a generator seeded with ``seed``; with ``image_weights``, the
+    image encoder's come from that local file instead (the other modules' draws are the same either way).
 
     timm and torch.nn initialise from torch's global generator; ``fork_rng`` gives that generator a private,
     seeded state for the construction and restores the caller's state afterwards, so the weights are a function
@@ -153,4 +156,4 @@ def build_model(spec: ModelSpec, *, seed: int) -> DualEncoder:
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return DualEncoder(spec)
+        return DualEncoder(spec, image_weights)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from igcl.config import EXECUTION
 from igcl.models.poolings import POOLINGS
@@ -19,7 +20,34 @@ def _positive(where: str, **values: float | int) -> None:
 
 @dataclass(frozen=True)
 class ImageSettings:
-    model: str = "resnet18"     # any timm model name (random init); the input side is the image shard's
+    """The image encoder (:mod:`igcl.models.image`).
+
+    model:        any timm model name; the input side is the image shard's.
+    weights:      a local weights file for ``model`` (timm or torchvision layout: .safetensors, .pth, .bin),
+                  loaded through timm's pretrained-file path: a 3-channel first convolution summed to one channel,
+                  the classifier dropped. None: random init. Never downloaded; checked to exist here, so a wrong
+                  path stops the workflow before any job.
+    freeze_steps: the image backbone takes no optimizer updates for the first N optimizer steps and runs in eval
+                  mode (BatchNorm uses and keeps its running statistics), so it is a fixed function while the new
+                  projection heads and the report encoder align to it; then it trains (the authors freeze CLIP's
+                  image tower for the first 20 batches).
+    """
+
+    model: str = "resnet18"
+    weights: str | None = None
+    freeze_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.weights is not None:
+            path = Path(self.weights)
+            if not path.exists():
+                raise ValueError(f"pretrain.image.weights: {self.weights} does not exist (a local weights file for "
+                                 f"timm model {self.model!r}; nothing is downloaded)")
+            if not path.is_file():
+                raise ValueError(f"pretrain.image.weights: {self.weights} is not a file (expected a .safetensors, "
+                                 ".pth or .bin weights file)")
+        if isinstance(self.freeze_steps, bool) or self.freeze_steps < 0:
+            raise ValueError(f"pretrain.image.freeze_steps must be >= 0, got {self.freeze_steps}")
 
 
 @dataclass(frozen=True)

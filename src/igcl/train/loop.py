@@ -9,6 +9,10 @@ uninterrupted one. Each epoch it logs the mean training loss and image->other to
 (``validate``) studies; ``test`` is never read. Outputs in ``out_dir``: ``checkpoint.safetensors``, ``config.json``,
 ``train_log.csv`` (+ ``graph_vocab.json`` / ``tokenizer.json``, ``tensorboard/``); see :mod:`igcl.models.checkpoint`.
 
+``pretrain.image.weights`` starts the image encoder from a local file (:mod:`igcl.models.image`); the saved
+checkpoint holds the trained weights, so nothing downstream reads that file. ``pretrain.image.freeze_steps``
+holds the image backbone fixed (no updates, eval mode) for the first N optimizer steps (:func:`image_frozen`).
+
 A resume state written under another config is stale: it is discarded with a warning and the run starts afresh
 (:mod:`igcl.train.state`). A fresh start removes an earlier run's ``tensorboard/`` (a killed run's event files
 would otherwise pile up beside the new ones); a resumed run appends to it, purging the events logged after the
@@ -252,7 +256,9 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
     spec = ModelSpec(method=method, image_model=config.image.model, image_size=shard.image_size,
                      projection_dim=config.projection_dim, graph=side.graph_spec, text=side.text_spec,
                      pixel_components=config.pixels.components if entry.pixel_pca else None)
-    model = build_model(spec, seed=config.seed)
+    model = build_model(spec, seed=config.seed, image_weights=config.image.weights)
+    if config.image.weights is not None and not entry.pixel_pca:
+        log.info("image encoder %s from %s", config.image.model, config.image.weights)
     if side.text_state is not None:
         model.other_encoder.load_state_dict(side.text_state)
     config_dict = to_dict(config)
@@ -284,6 +290,11 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
                    "config": {k: v for k, v in config_dict.items() if k not in EXECUTION_KEYS},
                    "train_pairs": _sha([f"{r}:{s}" for r, s in zip(train.rows.tolist(), train.study_ids)]),
                    "world_size": world.world_size, **side.fingerprint}
+    if config.image.weights is not None:  # the same path with other contents is another run
+        fingerprint["image_weights_sha256"] = file_sha256(Path(config.image.weights))
+    if config.image.freeze_steps >= plan.total_steps:
+        log.warning("pretrain.image.freeze_steps (%d) >= the run's %d optimizer steps: the image encoder never "
+                    "trains", config.image.freeze_steps, plan.total_steps)
     resumed = resume(out, world, task, optimizer, scheduler, fingerprint)
     state = TrainState() if resumed is None else resumed[1]
     if resumed is not None:
@@ -304,6 +315,9 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
         while state.step < plan.total_steps:
             tick = time.perf_counter()
             totals = torch.zeros(3, dtype=torch.float64)
+            frozen = image_frozen(config, state.step)
+            if config.image.freeze_steps:  # every step: the per-epoch validation puts the whole model back in train
+                model.image_encoder.train(not frozen)
             for micro in range(plan.accum_steps):
                 batch = next(batch_iter)
                 images = images_to_device(batch["images"], device)
@@ -323,6 +337,8 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
                     (value / plan.accum_steps).backward()
                 totals += torch.tensor([float(losses[k].detach()) for k in
                                         ("loss", "loss_image_to_other", "loss_other_to_image")], dtype=torch.float64)
+            if frozen:
+                drop_image_grads(model)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -334,6 +350,8 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
             state.epoch_loss_sum += float(totals[0])
             state.epoch_loss_i2o_sum += float(totals[1])
             state.epoch_loss_o2i_sum += float(totals[2])
+            if config.image.freeze_steps and state.step == config.image.freeze_steps:
+                log.info("image encoder frozen for steps 1-%d; it trains from step %d", state.step, state.step + 1)
             progress.update(1)
             progress.set_postfix(loss=f"{float(totals[0]):.4f}", pairs_s=f"{plan.batch_size / seconds:.0f}")
             if writer is not None:
@@ -356,6 +374,32 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
         shutil.rmtree(resume_root(out), ignore_errors=True)  # finished: a later rerun must start afresh
     barrier(world)
     return out
+
+
+def image_frozen(config: PretrainConfig, step: int) -> bool:
+    """Whether the optimizer step after ``step`` completed steps leaves the image backbone alone.
+
+    ``pretrain.image.freeze_steps``: steps 1..N. A function of the step counter alone (saved in every resume
+    checkpoint), so a run killed mid-freeze resumes frozen for exactly the remaining steps.
+    """
+    return step < config.image.freeze_steps
+
+
+def drop_image_grads(model: DualEncoder) -> None:
+    """Discard the image backbone's gradients before ``optimizer.step()``: AdamW skips a parameter whose gradient
+    is None (no update, no weight decay, no moment state), so a frozen backbone is left exactly as it was and
+    starts its Adam moments fresh when it unfreezes. The gradients are still computed (and, under DDP, reduced):
+    DDP expects every parameter's gradient each step, and the freeze lasts a few dozen steps at most."""
+    for param in model.image_encoder.parameters():
+        param.grad = None
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resume(out: Path, world: WorldInfo, task: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,

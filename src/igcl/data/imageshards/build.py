@@ -69,13 +69,13 @@ class ShardSummary:
 ChunkResult = tuple[np.ndarray, list[tuple[int, str]]]
 
 
-def decode_chunk(paths: Sequence[str], size: int) -> ChunkResult:
+def decode_chunk(paths: Sequence[str], size: int, resize: str = "crop") -> ChunkResult:
     """Decode ``paths``; failures are returned (not raised) so the caller decides between error and skip."""
     images = np.zeros((len(paths), size, size), dtype=np.uint8)
     failures = []
     for i, path in enumerate(paths):
         try:
-            images[i] = decode_image(path, size)
+            images[i] = decode_image(path, size, resize)
         except CorruptImageError as err:
             failures.append((i, err.reason))
     return images, failures
@@ -86,11 +86,12 @@ def _init_worker() -> None:
     die_with_parent()
 
 
-def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int) -> Iterator[ChunkResult]:
+def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int,
+                    resize: str = "crop") -> Iterator[ChunkResult]:
     """Yield :func:`decode_chunk` results in the order of ``chunks``, decoded by ``threads`` processes."""
     if threads == 1:
         for paths in chunks:
-            yield decode_chunk(paths, size)
+            yield decode_chunk(paths, size, resize)
         return
     # forkserver: workers do not inherit the parent's threads (tqdm's monitor, torch's pools in a test process);
     # the server imports this module once, so each worker starts as a cheap fork of it, not a fresh import
@@ -102,14 +103,14 @@ def decode_in_order(chunks: Iterable[Sequence[str]], size: int, threads: int) ->
     remaining = iter(chunks)
     try:
         for paths in remaining:
-            pending.append(pool.submit(decode_chunk, paths, size))
+            pending.append(pool.submit(decode_chunk, paths, size, resize))
             if len(pending) >= 2 * threads:
                 break
         while pending:
             result = pending.popleft().result()
             paths = next(remaining, None)
             if paths is not None:
-                pending.append(pool.submit(decode_chunk, paths, size))
+                pending.append(pool.submit(decode_chunk, paths, size, resize))
             yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -222,8 +223,8 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
         raise ValueError(f"{manifest_path}: no rows with view in {list(config.views)} (the manifest has views {views})")
     paths = selected["image_path"].to_pylist()
     size = config.size
-    logger.info("%s: %d of %d rows have views %s; decoding at %d px with %d worker(s)", manifest_path,
-                len(paths), manifest.num_rows, list(config.views), size, threads)
+    logger.info("%s: %d of %d rows have views %s; decoding at %d px (%s) with %d worker(s)", manifest_path,
+                len(paths), manifest.num_rows, list(config.views), size, config.resize, threads)
 
     kept = np.zeros(len(paths), dtype=bool)
     skipped: list[SkippedImage] = []
@@ -231,7 +232,7 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
         writer = NpyWriter(tmp_npy, len(paths), size, output=out_npy)
         done = 0
         workers = min(threads, -(-len(paths) // chunk_size))  # no pool start-up for a single chunk
-        results = decode_in_order(_chunked(paths, chunk_size), size, workers)
+        results = decode_in_order(_chunked(paths, chunk_size), size, workers, config.resize)
         try:
             with contextlib.closing(results), tqdm(total=len(paths), unit="img",
                                                    desc=f"images {manifest_path.stem}", mininterval=2.0) as bar:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 ON_CORRUPT_CHOICES: tuple[str, ...] = ("error", "skip")
+RESIZE_CHOICES: tuple[str, ...] = ("crop", "pad")  # igcl.data.imageshards.decode.RESIZE_MODES (numpy-free here)
 
 
 @dataclass(frozen=True)
 class ImagesConfig:
     """How the images stage turns manifest JPEGs into one uint8 array.
 
-    size:       side of the stored square images in pixels (shorter side resized to it, then center crop).
+    size:       side of the stored square images in pixels.
+    resize:     how a non-square image becomes square (:mod:`igcl.data.imageshards.decode`): ``crop`` (shorter
+                side resized to ``size``, the longer center-cropped) or ``pad`` (longer side resized to ``size``,
+                the shorter padded with black; CheXzero's, nothing cut).
     views:      manifest ``view`` values to keep (default frontal only: PA, AP and FRONTAL, which ingest
                 writes for CheXpert frontal images with a blank AP/PA).
     on_corrupt: a corrupt, truncated, non-JPEG or missing file: ``error`` stops naming the file and the manifest
@@ -19,6 +23,7 @@ class ImagesConfig:
     """
 
     size: int = 64
+    resize: str = "crop"
     views: tuple[str, ...] = ("PA", "AP", "FRONTAL")
     on_corrupt: str = "error"
 
@@ -33,5 +38,7 @@ class ImagesConfig:
                                  f"(PA, AP, LATERAL, ...), got {view!r}")
         if len(set(self.views)) != len(self.views):
             raise ValueError(f"images.views: duplicate view names in {list(self.views)}")
+        if self.resize not in RESIZE_CHOICES:
+            raise ValueError(f"images.resize: expected one of {list(RESIZE_CHOICES)}, got {self.resize!r}")
         if self.on_corrupt not in ON_CORRUPT_CHOICES:
             raise ValueError(f"images.on_corrupt: expected one of {list(ON_CORRUPT_CHOICES)}, got {self.on_corrupt!r}")
