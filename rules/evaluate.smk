@@ -27,6 +27,8 @@ def get_evaluate_input(wildcards):
         inputs["retrieval_index"] = "data/images/pretrain.index.parquet"
         if entry.report_side == GRAPHS:
             inputs["graphs"] = "data/graphs"
+            if get_node_features_dir(wildcards.method) is not None:  # pretrain.graph.node_features: text_model
+                inputs["node_features"] = get_node_features_dir(wildcards.method)
         if entry.report_side == TEXT:
             inputs["manifest"] = "data/manifests/pretrain.parquet"
     return inputs
@@ -34,7 +36,7 @@ def get_evaluate_input(wildcards):
 
 def get_evaluate_retrieval_args(wildcards, input):
     options = {"retrieval_images": "--retrieval-images", "retrieval_index": "--retrieval-index",
-               "graphs": "--graphs", "manifest": "--manifest"}
+               "graphs": "--graphs", "node_features": "--node-features", "manifest": "--manifest"}
     return " ".join(f"{option} {getattr(input, key)}" for key, option in options.items() if key in input.keys())
 
 

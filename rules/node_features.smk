@@ -27,9 +27,6 @@ def _text_model_folders():
             raise ValueError(f"pretrain.graph.text_model_path: {folders[name]} and {path} share the name {name!r} "
                              "(data/node_features/{name}); rename one folder")
         folders[name] = path
-        if config["evaluate"]["retrieval"]["enabled"]:
-            raise ValueError(f"run {run!r}: image->report retrieval does not yet read text-model node features; set "
-                             "evaluate.retrieval.enabled: false for runs with pretrain.graph.node_features text_model")
     return folders
 
 

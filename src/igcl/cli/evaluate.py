@@ -32,6 +32,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--retrieval-index", type=Path, help="MIMIC image shard .index.parquet (retrieval)")
     parser.add_argument("--manifest", type=Path, help="MIMIC manifest, report_path per study (retrieval, text side)")
     parser.add_argument("--graphs", type=Path, help="directory of graph part-*.parquet shards (retrieval, graph side)")
+    parser.add_argument("--node-features", type=Path,
+                        help="the node_features stage's folder (retrieval, graph encoders on text-model vectors)")
     parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}/seed{N}")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for torch (the rule's threads); default: torch's own choice")
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_torch_threads(args.threads)
     inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
                             retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,
-                            manifest=args.manifest, graphs_dir=args.graphs)
+                            manifest=args.manifest, graphs_dir=args.graphs,
+                            node_features=args.node_features)
     run_evaluation(cfg, method=args.method, inputs=inputs, out_dir=args.out, label=args.label)
     return 0

@@ -56,13 +56,16 @@ class EvaluateInputs:
     retrieval_index: Path | None = None
     manifest: Path | None = None
     graphs_dir: Path | None = None
+    node_features: Path | None = None  # the node_features stage's folder (a graph encoder on text-model vectors)
 
-    def check_retrieval(self, method: str) -> None:
+    def check_retrieval(self, method: str, node_vectors: bool = False) -> None:
         """Raise ValueError naming the missing option when ``method``'s retrieval lacks an input."""
         side = get_method(method).report_side
         needed = {"--retrieval-images": self.retrieval_images, "--retrieval-index": self.retrieval_index}
         if side == GRAPHS:
             needed["--graphs"] = self.graphs_dir
+            if node_vectors:
+                needed["--node-features"] = self.node_features
         else:
             needed["--manifest"] = self.manifest
         missing = [option for option, value in needed.items() if value is None]
@@ -150,7 +153,8 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
 
     retrieval: list[dict] = []
     if model.has_report_encoder and cfg.retrieval.enabled:
-        inputs.check_retrieval(method)
+        node_vectors = model.model.spec.graph is not None and model.model.spec.graph.node_features == "text_model"
+        inputs.check_retrieval(method, node_vectors)
         side = get_method(method).report_side
         rshard = ImageShard(inputs.retrieval_images, inputs.retrieval_index)
         rtable = read_image_table(inputs.retrieval_index, COMPETITION_PATHOLOGIES).select(cfg.retrieval.split,
@@ -161,7 +165,8 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
             method=method,
             pathologies=COMPETITION_PATHOLOGIES, views=cfg.views, per_class=cfg.retrieval.per_class,
             ks=cfg.retrieval.ks, seeds=cfg.seeds, batch_size=cfg.batch_size, device=device,
-            image_size=model.image_size, n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level)
+            image_size=model.image_size, n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level,
+            node_features=inputs.node_features if node_vectors else None)
         info["retrieval"] = rinfo
     else:
         info["retrieval"] = ("skipped: method has no report encoder" if not model.has_report_encoder

@@ -28,6 +28,7 @@ from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
 from igcl.evaluate.probe import seeded_rng
 from igcl.evaluate.targets import ImageTable
 from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
+from igcl.shards.node_features import NodeFeatureStore
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +138,10 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
 def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Normalize, manifest_path, graphs_dir, *,
                   method: str, pathologies: tuple[str, ...], views: tuple[str, ...], per_class: int,
                   ks: tuple[int, ...], seeds: tuple[int, ...], batch_size: int, device: torch.device,
-                  image_size: int | None, n_bootstrap: int, level: float) -> tuple[list[dict], dict]:
-    """Retrieval rows (RETRIEVAL_SCHEMA) for each seed's query set, and a summary (pool counts per class)."""
+                  image_size: int | None, n_bootstrap: int, level: float,
+                  node_features: str | os.PathLike[str] | None = None) -> tuple[list[dict], dict]:
+    """Retrieval rows (RETRIEVAL_SCHEMA) for each seed's query set, and a summary (pool counts per class).
+    ``node_features``: the node_features stage's folder, for a graph encoder on text-model node vectors."""
     pool = single_label_studies(table, views)
     per_class_pool = {name: int((pool.classes == c).sum()) for c, name in enumerate(pathologies)}
     log.info("retrieval pool (single-pathology studies with a %s image): %s", "/".join(views), per_class_pool)
@@ -155,6 +158,9 @@ def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Norma
     # only the report side the method reads (graphs for igcl, text for convirt), so its rule needs no other input
     texts = read_reports(manifest_path, studies) if manifest_path is not None else None
     graphs = read_graphs(graphs_dir, studies) if graphs_dir is not None else None
+    if graphs is not None and node_features is not None:  # an encoder on text-model node vectors reads them too
+        store = NodeFeatureStore(node_features)
+        graphs = [{**graph, "node_vectors": store.vectors(study)} for graph, study in zip(graphs, studies)]
     report_emb = embed_in_batches(
         model.embed_reports, len(studies), batch_size,
         lambda a, b: (None if texts is None else texts[a:b], None if graphs is None else graphs[a:b]),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 
+import numpy as np
 import pytest
 import torch
 from pretrain_helpers import tiny_config
@@ -59,3 +60,38 @@ def test_convirt_from_a_local_model_trains_saves_and_loads_without_the_folder(sy
     embeddings = model.embed_reports(texts=texts)
     assert embeddings.shape == (4, 32) and torch.isfinite(embeddings).all()
     assert (out / "text_model" / "tokenizer.json").is_file()
+
+
+def test_retrieval_embeds_graphs_with_their_text_model_node_vectors(synthetic_inputs, tiny_bert, tmp_path):
+    """`igcl evaluate`'s retrieval for an igcl run on text-model features reads the node_features store."""
+    from igcl.data.images import ImageShard, normalize_images
+    from igcl.evaluate.pipeline import EvaluateInputs
+    from igcl.evaluate.retrieval import run_retrieval
+    from igcl.evaluate.targets import read_image_table
+    from igcl.labels import COMPETITION_PATHOLOGIES
+
+    store_dir = tmp_path / "node_features" / "tiny-bert"
+    run_node_features_stage(synthetic_inputs.graphs, synthetic_inputs.manifest, tiny_bert, store_dir,
+                            NodeFeaturesConfig(batch_size=8))
+    config = tiny_config(epochs=1, graph={"node_features": "text_model", "text_model_path": str(tiny_bert)})
+    model = load_pretrained(pretrain(config, "igcl", dataclasses.replace(synthetic_inputs, node_features=store_dir),
+                                     tmp_path / "igcl"))
+    with pytest.raises(ValueError, match="needs --node-features"):
+        EvaluateInputs(tmp_path, tmp_path, tmp_path, synthetic_inputs.images, synthetic_inputs.image_index,
+                       graphs_dir=synthetic_inputs.graphs).check_retrieval("igcl", node_vectors=True)
+    table = read_image_table(synthetic_inputs.image_index, COMPETITION_PATHOLOGIES)
+    split = next(s for s in ("test", "validate", "train") if (table.splits == s).any())
+    # the synthetic studies carry no CheXpert labels: give each one positive, so every study is a query
+    labels = np.zeros_like(table.raw_labels)
+    labels[np.arange(len(labels)), np.arange(len(labels)) % labels.shape[1]] = 1.0
+    table = dataclasses.replace(table, raw_labels=labels)
+    kwargs = dict(method="igcl", pathologies=COMPETITION_PATHOLOGIES, views=("PA", "AP"), per_class=5, ks=(1,),
+                  seeds=(0,), batch_size=16, device=torch.device("cpu"), image_size=model.image_size,
+                  n_bootstrap=5, level=0.95)
+    images = ImageShard(synthetic_inputs.images, synthetic_inputs.image_index).array
+    with pytest.raises(ValueError, match="node_vectors"):
+        run_retrieval(model, table.select(split, ("PA", "AP")), images, normalize_images, None,
+                      synthetic_inputs.graphs, **kwargs)
+    rows, info = run_retrieval(model, table.select(split, ("PA", "AP")), images, normalize_images, None,
+                               synthetic_inputs.graphs, node_features=store_dir, **kwargs)
+    assert rows and all(0.0 <= row["precision"] <= 1.0 for row in rows)
