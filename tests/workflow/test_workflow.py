@@ -232,8 +232,8 @@ def test_study_preset_plans_three_seeds_and_the_graph_ablations(pipeline):
         assert f"results/pretrain/igcl_rgcn_mean/seed{seed}/checkpoint.safetensors" in text
     assert "results/pretrain/pixels/seed1" not in text
     command = next(line for line in text.splitlines()
-                   if "pretrain --settings" in line and "--out results/pretrain/igcl_reaction_node/seed2" in line)
-    assert "--method igcl " in command and '"pooling": "reaction_node"' in command
+                   if "pretrain --settings" in line and "--out results/pretrain/igcl_dummy_readout/seed2" in line)
+    assert "--method igcl " in command and '"pooling": "dummy_readout"' in command
     assert "--label igcl_rgcn_mean" in text
 
 

@@ -44,6 +44,10 @@ class GraphSpec:
     transformer_layers: int = 1
     heads: int = 4
     num_bases: int | None = None
+    ffn_dim: int | None = None
+    dropout: float = 0.0
+    fc_layers: int = 0
+    virtual_nodes_when: str = "always"
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,9 @@ class DualEncoder(nn.Module):
             g = spec.graph
             self.other_encoder = GraphEncoder(g.vocab_size, hidden_dim=g.hidden_dim, rgcn_layers=g.rgcn_layers,
                                               pooling=g.pooling, transformer_layers=g.transformer_layers,
-                                              heads=g.heads, num_bases=g.num_bases)
+                                              heads=g.heads, num_bases=g.num_bases, ffn_dim=g.ffn_dim,
+                                              dropout=g.dropout, fc_layers=g.fc_layers,
+                                              virtual_nodes_when=g.virtual_nodes_when)
         elif spec.text is not None:
             t = spec.text
             self.other_encoder = TextEncoder(t.vocab_size, dim=t.dim, layers=t.layers, heads=t.heads,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from igcl.config import EXECUTION
-from igcl.models.poolings import POOLINGS
+from igcl.models.poolings import check_graph_options, get_pooling
 
 PRECISIONS = ("auto", "fp32", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
@@ -52,26 +52,25 @@ class ImageSettings:
 
 @dataclass(frozen=True)
 class GraphSettings:
-    pooling: str = "components"     # components | rgcn_mean | reaction_node
+    pooling: str = "components"     # igcl.models.poolings.POOLINGS (components | rgcn_mean | nodes | dummy | ...)
     hidden_dim: int = 128
     rgcn_layers: int = 2
-    transformer_layers: int = 1     # >= 1 for components, 0 for the other poolings
+    transformer_layers: int = 1     # >= 1 for components and nodes, >= 0 for the layouts, 0 for the others
     heads: int = 4
     num_bases: int | None = None
+    ffn_dim: int | None = None      # transformer feed-forward width (None: 2 x hidden_dim)
+    dropout: float = 0.0            # transformer dropout
+    fc_layers: int = 0              # Linear + ReLU layers after pooling (the authors': 1)
+    virtual_nodes_when: str = "always"  # always | isolated_node (the authors' transforms; layouts only)
     min_token_freq: int = 1
 
     def __post_init__(self) -> None:
-        if self.pooling not in POOLINGS:
-            raise ValueError(f"pretrain.graph.pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        get_pooling(self.pooling, where="pretrain.graph.pooling")
         _positive("pretrain.graph", hidden_dim=self.hidden_dim, rgcn_layers=self.rgcn_layers, heads=self.heads,
                   min_token_freq=self.min_token_freq)
-        if self.pooling == "components" and self.transformer_layers < 1:
-            raise ValueError("pretrain.graph.transformer_layers must be >= 1 with pooling 'components'")
-        if self.pooling != "components" and self.transformer_layers != 0:
-            raise ValueError(f"pretrain.graph.transformer_layers must be 0 with pooling {self.pooling!r} "
-                             f"(it has no transformer)")
-        if self.transformer_layers and self.hidden_dim % self.heads:
-            raise ValueError(f"pretrain.graph.heads ({self.heads}) must divide hidden_dim ({self.hidden_dim})")
+        check_graph_options(self.pooling, transformer_layers=self.transformer_layers, hidden_dim=self.hidden_dim,
+                            heads=self.heads, fc_layers=self.fc_layers, ffn_dim=self.ffn_dim, dropout=self.dropout,
+                            virtual_nodes_when=self.virtual_nodes_when, where="pretrain.graph.")
 
 
 @dataclass(frozen=True)

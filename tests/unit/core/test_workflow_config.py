@@ -36,6 +36,8 @@ def test_every_section_of_config_yaml_has_a_dataclass(config):
     ({"phantom": {"train_fraction": 0.5}}, "must sum to 1"),
     ({"graphs": {"source": "radgraph_json"}}, "radgraph_json must name"),
     ({"pretrain": {"batch_size": 30, "grad_accum_steps": 4}}, "multiple of grad_accum_steps"),
+    ({"pretrain": {"graph": {"pooling": "reaction_node", "transformer_layers": 0}}}, "renamed 'dummy_readout'"),
+    ({"pretrain": {"graph": {"pooling": "nodes", "transformer_layers": 0}}}, r"transformer_layers >= 1"),
 ])
 def test_cross_field_errors_are_raised_from_the_config_alone(config, change, message):
     for section, values in change.items():

@@ -88,6 +88,10 @@ def test_world_info_from_env(monkeypatch):
 @pytest.mark.parametrize("values,match", [
     ({"batch_size": 30, "grad_accum_steps": 4}, "must be a multiple of grad_accum_steps"),
     ({"graph": {"pooling": "rgcn_mean"}}, "transformer_layers must be 0 with pooling 'rgcn_mean'"),
+    ({"graph": {"pooling": "reaction_node", "transformer_layers": 0}},
+     "pretrain.graph.pooling 'reaction_node' was renamed 'dummy_readout'"),
+    ({"graph": {"virtual_nodes_when": "isolated_node"}}, "virtual_nodes_when 'isolated_node' applies to the layouts"),
+    ({"graph": {"pooling": "rgcn_mean", "transformer_layers": 0, "dropout": 0.1}}, "ffn_dim and dropout size a"),
     ({"precision": "fp16"}, "pretrain.precision must be one of"),
     ({"loss": {"image_to_other_weight": 2}}, "image_to_other_weight must be in"),
     ({"epochs": 0}, "pretrain.epochs must be > 0"),

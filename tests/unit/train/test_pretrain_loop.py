@@ -98,7 +98,7 @@ def test_convirt_text_branch_from_pretrained_path(synthetic_inputs, tmp_path):
 
 
 def test_bf16_autocast_on_cpu(synthetic_inputs, tmp_path):
-    out = pretrain(tiny_config(epochs=1, precision="bf16", graph={"pooling": "reaction_node",
+    out = pretrain(tiny_config(epochs=1, precision="bf16", graph={"pooling": "dummy_readout",
                                                                   "transformer_layers": 0}),
                    "igcl", synthetic_inputs, tmp_path / "bf16")
     assert np.isfinite(float(read_log(out)[0]["loss"]))
