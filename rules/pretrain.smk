@@ -16,8 +16,13 @@ def get_pretrain_input(wildcards):
     side = entry.report_side
     if side == GRAPHS:
         inputs["graphs"] = "data/graphs"
+        if get_node_features_dir(wildcards.method) is not None:  # pretrain.graph.node_features: text_model
+            inputs["node_features"] = get_node_features_dir(wildcards.method)
     if side == TEXT:
         inputs["manifest"] = "data/manifests/pretrain.parquet"
+        text_model = run_pretrain_section(wildcards.method).get("text", {}).get("model_path")
+        if text_model is not None:  # a local Hugging Face model folder: replacing it reruns pretraining
+            inputs["text_model"] = text_model
     # a local image-encoder weights file (pretrain.image.weights): replacing it reruns pretraining; pixels has no
     # timm encoder, so it does not read the file
     image = merged(config["pretrain"], VARIANTS.get(wildcards.method, {}).get("pretrain", {})).get("image", {})
@@ -30,7 +35,8 @@ def get_pretrain_report_args(wildcards, input):
     # Only the report side the method reads, so graphs do not rerun convirt and the manifest does not rerun igcl.
     side = method_entry(wildcards.method).report_side
     if side == GRAPHS:
-        return f"--graphs {input.graphs}"
+        features = f" --node-features {input.node_features}" if "node_features" in input.keys() else ""
+        return f"--graphs {input.graphs}{features}"
     if side == TEXT:
         return f"--manifest {input.manifest}"
     return ""

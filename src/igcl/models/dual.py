@@ -48,6 +48,8 @@ class GraphSpec:
     dropout: float = 0.0
     fc_layers: int = 0
     virtual_nodes_when: str = "always"
+    node_features: str = "learned"          # learned | text_model (node vectors from the node_features stage)
+    node_feature_dim: int | None = None     # text_model: D of those vectors
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class TextSpec:
     layers: int = 2
     heads: int = 4
     max_tokens: int = 128
+    # a local Hugging Face model's config (igcl.models.hf_text.model_config_dict): the text encoder is that
+    # architecture (vocab_size is its tokenizer's; dim/layers/heads unused) instead of the from-scratch transformer
+    hf_config: dict[str, Any] | None = None
+    freeze_layers: int = 0
 
 
 @dataclass(frozen=True)
@@ -119,7 +125,13 @@ class DualEncoder(nn.Module):
                                               pooling=g.pooling, transformer_layers=g.transformer_layers,
                                               heads=g.heads, num_bases=g.num_bases, ffn_dim=g.ffn_dim,
                                               dropout=g.dropout, fc_layers=g.fc_layers,
-                                              virtual_nodes_when=g.virtual_nodes_when)
+                                              virtual_nodes_when=g.virtual_nodes_when,
+                                              node_features=g.node_features, node_feature_dim=g.node_feature_dim)
+        elif spec.text is not None and spec.text.hf_config is not None:
+            from igcl.models.hf_text import HFTextEncoder
+
+            self.other_encoder = HFTextEncoder(spec.text.hf_config, max_tokens=spec.text.max_tokens,
+                                               freeze_layers=spec.text.freeze_layers)
         elif spec.text is not None:
             t = spec.text
             self.other_encoder = TextEncoder(t.vocab_size, dim=t.dim, layers=t.layers, heads=t.heads,

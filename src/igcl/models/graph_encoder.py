@@ -5,7 +5,9 @@
 Update rules (``H`` = ``hidden_dim``; shapes for a :class:`~igcl.models.graph_vocab.GraphBatch` of ``G`` graphs,
 ``N`` nodes, ``C`` components; ``V`` virtual nodes where a layout adds them):
 
-1. Node features ``h0_i = E_label[label_i] + mean_{t in tokens(i)} E_tok[t]``  ([N, H]; ``nn.EmbeddingBag``).
+1. Node features ``h0_i = E_label[label_i] + mean_{t in tokens(i)} E_tok[t]``  ([N, H]; ``nn.EmbeddingBag``),
+   or with ``node_features="text_model"`` ``h0_i = W [v_i ; onehot(label_i)] + b``: ``v_i`` the node's frozen
+   text-model vector ([N, D], the node_features stage), the one-hot label appended as the IGCL authors do.
    Virtual nodes start at ``h0 = 0`` (the authors' transforms add zero feature rows), except ``dummy_readout``'s,
    which start at a learned vector.
 2. ``L`` R-GCN layers (PyG ``RGCNConv``, mean aggregation per relation; 6 edge types: modify, located_at,
@@ -59,6 +61,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import RGCNConv
 from torch_geometric.utils import scatter, to_dense_batch
@@ -66,6 +69,9 @@ from torch_geometric.utils import scatter, to_dense_batch
 from igcl.models.graph_vocab import EDGE_TYPES, GraphBatch
 from igcl.models.poolings import COMPONENT_TOKENS, NODE_TOKENS, check_graph_options
 from igcl.shards.schema import ENTITY_LABELS
+
+NODE_FEATURES = ("learned", "text_model")
+
 
 @dataclass
 class VirtualNodes:
@@ -159,13 +165,22 @@ class GraphEncoder(nn.Module):
         dropout: the transformer's dropout (attention weights, residual branches, feed-forward).
         fc_layers: Linear + ReLU layers after pooling (the authors': 1).
         virtual_nodes_when: ``"always"`` or ``"isolated_node"`` (layouts only; see :func:`virtual_nodes`).
+        node_features: ``"learned"`` (label embedding + mean token embedding of the entity text) or
+            ``"text_model"`` (a linear projection of ``[v_i ; onehot(label_i)]``, ``v_i`` the node's
+            ``node_feature_dim``-d vector from the node_features stage, ``GraphBatch.node_vectors``).
+        node_feature_dim: ``D`` of those vectors (``text_model`` only).
     """
 
     def __init__(self, vocab_size: int, *, hidden_dim: int = 128, rgcn_layers: int = 2, pooling: str = "components",
                  transformer_layers: int = 1, heads: int = 4, num_bases: int | None = None,
                  ffn_dim: int | None = None, dropout: float = 0.0, fc_layers: int = 0,
-                 virtual_nodes_when: str = "always"):
+                 virtual_nodes_when: str = "always", node_features: str = "learned",
+                 node_feature_dim: int | None = None):
         super().__init__()
+        if node_features not in NODE_FEATURES:
+            raise ValueError(f"node_features must be one of {NODE_FEATURES}, got {node_features!r}")
+        if (node_feature_dim is not None) != (node_features == "text_model"):
+            raise ValueError("node_feature_dim is set with node_features 'text_model' and only then")
         if vocab_size < 1:
             raise ValueError(f"vocab_size must be >= 1, got {vocab_size}")
         if hidden_dim < 1 or rgcn_layers < 1:
@@ -183,8 +198,13 @@ class GraphEncoder(nn.Module):
         virtual_relations = 2 if self.entry.virtual_readout else 1 if self.entry.layout else 0
         self.num_relations = len(EDGE_TYPES) + virtual_relations
 
-        self.label_embedding = nn.Embedding(len(ENTITY_LABELS), hidden_dim)
-        self.token_embedding = nn.EmbeddingBag(vocab_size, hidden_dim, mode="mean")
+        self.node_feature_mode = node_features
+        if node_features == "text_model":
+            # the authors' node input: the text model's vector with a one-hot entity label appended
+            self.input_projection = nn.Linear(node_feature_dim + len(ENTITY_LABELS), hidden_dim)
+        else:
+            self.label_embedding = nn.Embedding(len(ENTITY_LABELS), hidden_dim)
+            self.token_embedding = nn.EmbeddingBag(vocab_size, hidden_dim, mode="mean")
         self.convs = nn.ModuleList(RGCNConv(hidden_dim, hidden_dim, self.num_relations, num_bases=num_bases)
                                    for _ in range(rgcn_layers))
         self.norms = nn.ModuleList(nn.LayerNorm(hidden_dim) for _ in range(rgcn_layers))
@@ -208,8 +228,11 @@ class GraphEncoder(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        nn.init.normal_(self.label_embedding.weight, std=0.1)
-        nn.init.normal_(self.token_embedding.weight, std=0.1)
+        if self.node_feature_mode == "text_model":
+            self.input_projection.reset_parameters()
+        else:
+            nn.init.normal_(self.label_embedding.weight, std=0.1)
+            nn.init.normal_(self.token_embedding.weight, std=0.1)
         for conv, norm in zip(self.convs, self.norms):
             conv.reset_parameters()
             norm.reset_parameters()
@@ -232,7 +255,14 @@ class GraphEncoder(nn.Module):
                 + (f", virtual_nodes_when={self.virtual_nodes_when!r}" if self.entry.layout else "") + ")")
 
     def node_features(self, batch: GraphBatch) -> torch.Tensor:
-        """``h0`` [N, H]."""
+        """``h0`` [N, H]: label + token-bag embeddings, or (``text_model``) ``W [v_i ; onehot(label_i)] + b``."""
+        if self.node_feature_mode == "text_model":
+            if batch.node_vectors is None:
+                raise ValueError("this graph encoder reads text-model node vectors (node_features 'text_model'); "
+                                 "the batch has none (encode_graphs(..., node_vectors=True))")
+            weight = self.input_projection.weight
+            labels = F.one_hot(batch.node_labels, len(ENTITY_LABELS)).to(weight.dtype)
+            return self.input_projection(torch.cat([batch.node_vectors.to(weight.dtype), labels], dim=1))
         return self.label_embedding(batch.node_labels) + self.token_embedding(batch.token_ids, batch.token_offsets)
 
     def _rgcn(self, x: torch.Tensor, edge_index: torch.Tensor, edge_type: torch.Tensor) -> torch.Tensor:

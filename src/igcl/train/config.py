@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from igcl.config import EXECUTION
+from igcl.models.hf_folder import check_model_folder
 from igcl.models.poolings import check_graph_options, get_pooling
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -16,6 +17,36 @@ def _positive(where: str, **values: float | int) -> None:
     for key, value in values.items():
         if value <= 0:
             raise ValueError(f"{where}.{key} must be > 0, got {value}")
+
+
+NODE_FEATURES = ("learned", "text_model")
+
+
+def _check_node_features(node_features: str, path: str | None) -> None:
+    if node_features not in NODE_FEATURES:
+        raise ValueError(f"pretrain.graph.node_features must be one of {NODE_FEATURES}, got {node_features!r}")
+    if node_features == "text_model":
+        if path is None:
+            raise ValueError("pretrain.graph.node_features 'text_model' needs pretrain.graph.text_model_path "
+                             "(a local Hugging Face model folder)")
+        check_model_folder(path, key="pretrain.graph.text_model_path")
+    elif path is not None:
+        raise ValueError(f"pretrain.graph.text_model_path is set ({path}) but node_features is {node_features!r}; "
+                         "set node_features: text_model to use it, or text_model_path: null")
+
+
+def _check_text_model(model_path: str | None, pretrained_path: str | None, freeze_layers: int) -> None:
+    if freeze_layers < 0:
+        raise ValueError(f"pretrain.text.freeze_layers must be >= 0, got {freeze_layers}")
+    if model_path is None:
+        if freeze_layers:
+            raise ValueError("pretrain.text.freeze_layers needs pretrain.text.model_path (a pretrained model to "
+                             "freeze); the from-scratch encoder trains every layer")
+        return
+    if pretrained_path is not None:
+        raise ValueError("pretrain.text: set model_path (a Hugging Face model folder) or pretrained_path (a convirt "
+                         "output folder), not both")
+    check_model_folder(model_path, key="pretrain.text.model_path")
 
 
 @dataclass(frozen=True)
@@ -63,8 +94,11 @@ class GraphSettings:
     fc_layers: int = 0              # Linear + ReLU layers after pooling (the authors': 1)
     virtual_nodes_when: str = "always"  # always | isolated_node (the authors' transforms; layouts only)
     min_token_freq: int = 1
+    node_features: str = "learned"  # learned (token-embedding bag) | text_model (the node_features stage's vectors)
+    text_model_path: str | None = None  # local Hugging Face model folder for node_features: text_model
 
     def __post_init__(self) -> None:
+        _check_node_features(self.node_features, self.text_model_path)
         get_pooling(self.pooling, where="pretrain.graph.pooling")
         _positive("pretrain.graph", hidden_dim=self.hidden_dim, rgcn_layers=self.rgcn_layers, heads=self.heads,
                   min_token_freq=self.min_token_freq)
@@ -81,8 +115,11 @@ class TextSettings:
     heads: int = 4
     max_tokens: int = 128
     pretrained_path: str | None = None  # a finished convirt output directory to start the text branch from
+    model_path: str | None = None   # a local Hugging Face model folder: its tokenizer and weights (not the above)
+    freeze_layers: int = 0          # with model_path: freeze the embeddings and the first N transformer layers
 
     def __post_init__(self) -> None:
+        _check_text_model(self.model_path, self.pretrained_path, self.freeze_layers)
         _positive("pretrain.text", vocab_size=self.vocab_size, dim=self.dim, layers=self.layers, heads=self.heads)
         if self.max_tokens < 2:
             raise ValueError(f"pretrain.text.max_tokens must be >= 2, got {self.max_tokens}")

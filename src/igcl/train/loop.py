@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import hashlib
 import json
 import logging
@@ -48,9 +49,12 @@ from igcl.models.checkpoint import (CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE, WEI
                                    save_pretrained)
 from igcl.models.dual import DualEncoder, GraphSpec, ModelSpec, TextSpec, build_model
 from igcl.models.graph_vocab import GraphBatch, GraphVocab
+from igcl.models.hf_folder import folder_fingerprint
+from igcl.models.hf_text import TOKENIZER_DIR
 from igcl.models.image import prepare_for_device
 from igcl.models.pixels import fit_pixel_pca
 from igcl.models.text_encoder import ReportTokenizer, corpus_fingerprint
+from igcl.shards.node_features import NodeFeatureStore
 from igcl.train.config import PretrainConfig
 from igcl.train.data import (BatchPlan, GraphCollate, MicroBatches, Pairs, TextCollate, load_graphs,
                              load_report_texts, one_per_study, split_pairs, validation_views)
@@ -69,7 +73,8 @@ LOG_COLUMNS = ("epoch", "step", "loss", "loss_image_to_other", "loss_other_to_im
 EXECUTION_KEYS = execution_keys(PretrainConfig)
 TENSORBOARD_DIR = "tensorboard"
 TRAIN_LOG = "train_log.csv"
-OUTPUT_FILES = (WEIGHTS_FILE, CONFIG_FILE, TRAIN_LOG, VOCAB_FILE, TOKENIZER_FILE)  # the sidecar is the weights'
+OUTPUT_FILES = (WEIGHTS_FILE, CONFIG_FILE, TRAIN_LOG, VOCAB_FILE, TOKENIZER_FILE,  # the sidecar is the weights'
+                TOKENIZER_DIR)
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -86,6 +91,7 @@ class PretrainInputs:
     image_index: Path
     graphs: Path | None = None
     manifest: Path | None = None
+    node_features: Path | None = None  # igcl with node_features text_model: the node_features stage's folder
 
 
 class ContrastiveTask(nn.Module):
@@ -169,8 +175,14 @@ def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInput
                          ffn_dim=g.ffn_dim, dropout=g.dropout, fc_layers=g.fc_layers,
                          virtual_nodes_when=g.virtual_nodes_when)
         log.info("graph vocabulary: %d tokens from %d training graphs", len(vocab), len(graphs))
-        return ReportSide(GraphCollate(graphs, vocab), GraphCollate(val_graphs, vocab), vocab=vocab, graph_spec=spec,
-                          fingerprint={"graph_vocab": {"tokens": len(vocab), "sha256": _sha(vocab.tokens)}})
+        fingerprint = {"graph_vocab": {"tokens": len(vocab), "sha256": _sha(vocab.tokens)}}
+        store = None
+        if g.node_features == "text_model":
+            store = open_node_features(inputs, {**graphs, **val_graphs})
+            spec = dataclasses.replace(spec, node_features="text_model", node_feature_dim=store.dim)
+            fingerprint["node_features"] = store.info
+        return ReportSide(GraphCollate(graphs, vocab, store), GraphCollate(val_graphs, vocab, store), vocab=vocab,
+                          graph_spec=spec, fingerprint=fingerprint)
     if side == TEXT:
         if inputs.manifest is None:
             raise ValueError("method convirt needs --manifest")
@@ -187,15 +199,47 @@ def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInput
             tokenizer, spec = pretrained.tokenizer, pretrained.model.spec.text
             text_state = pretrained.model.other_encoder.state_dict()
             log.info("text branch from %s (its architecture replaces pretrain.text's)", t.pretrained_path)
+        elif t.model_path is not None:
+            tokenizer, spec, text_state = local_text_model(t.model_path, max_tokens=t.max_tokens,
+                                                           freeze_layers=t.freeze_layers)
         else:
             tokenizer = ReportTokenizer.train(corpus, vocab_size=t.vocab_size, max_tokens=t.max_tokens)
             spec = TextSpec(vocab_size=tokenizer.vocab_size, dim=t.dim, layers=t.layers, heads=t.heads,
                             max_tokens=t.max_tokens)
         log.info("report tokenizer: %d tokens", tokenizer.vocab_size)
         collate = TextCollate(texts, tokenizer)
+        fingerprint = {"report_corpus": corpus_fingerprint(corpus)}
+        if t.model_path is not None:
+            fingerprint["text_model_sha256"] = folder_fingerprint(t.model_path)
         return ReportSide(collate, collate, tokenizer=tokenizer, text_spec=spec, text_state=text_state,
-                          fingerprint={"report_corpus": corpus_fingerprint(corpus)})
+                          fingerprint=fingerprint)
     return ReportSide(fingerprint={})
+
+
+def open_node_features(inputs: PretrainInputs, graphs: dict[str, dict[str, Any]]) -> NodeFeatureStore:
+    """The node_features stage's store for ``graphs`` (every graph has a vector per node), or ValueError."""
+    if inputs.node_features is None:
+        raise ValueError("pretrain.graph.node_features is 'text_model': igcl needs --node-features (the "
+                         "node_features stage's folder, data/node_features/<model>)")
+    store = NodeFeatureStore(inputs.node_features)
+    store.check_graphs(graphs)
+    log.info("node features: %d-d vectors of %s from %s", store.dim, store.info.get("model"), inputs.node_features)
+    return store
+
+
+def local_text_model(path: str, *, max_tokens: int, freeze_layers: int) -> tuple[Any, TextSpec, dict[str, Any]]:
+    """(tokenizer, spec, text-encoder state) of a local Hugging Face model folder (``pretrain.text.model_path``)."""
+    from igcl.models.hf_text import HFReportTokenizer, load_text_model, model_config_dict
+
+    hf_tokenizer, hf_model = load_text_model(path, key="pretrain.text.model_path")
+    hf_config = model_config_dict(hf_model.config)
+    tokenizer = HFReportTokenizer(hf_tokenizer, max_tokens, hf_config)
+    spec = TextSpec(vocab_size=tokenizer.vocab_size, max_tokens=max_tokens, hf_config=hf_config,
+                    freeze_layers=freeze_layers)
+    state = {f"model.{k}": v for k, v in hf_model.state_dict().items()}
+    log.info("text branch: %s from %s (%d-d, first %d layer(s) frozen)", type(hf_model).__name__, path,
+             hf_model.config.hidden_size, freeze_layers)
+    return tokenizer, spec, state
 
 
 def held_out_top1(model: DualEncoder, shard: ImageShard, val: Pairs, side: ReportSide, config: PretrainConfig,
