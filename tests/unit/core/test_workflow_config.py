@@ -102,3 +102,33 @@ def test_config_yaml_marks_exactly_the_execution_keys():
             marked.setdefault(section, set()).add(line.split(":")[0].strip())
     expected = {name: set(execution_keys(section_class(name))) for name in SECTIONS}
     assert marked == {name: keys for name, keys in expected.items() if keys}
+
+
+def _merged(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _preset(config: dict, *names: str) -> dict:
+    for name in names:
+        config = _merged(config, yaml.safe_load((ROOT / "config" / name).read_text()))
+    return config
+
+
+def test_the_presets_pass_the_config_check(config):
+    check_config(_preset(config, "gpu.yaml"))
+    check_config(_preset(config, "study.yaml"))
+    cpu = _preset(config, "paper_igcl.yaml", "paper_igcl_cpu.yaml")
+    check_config(cpu)
+    graph = cpu["pretrain"]["graph"]
+    assert (graph["pooling"], graph["heads"], graph["fc_layers"], graph["virtual_nodes_when"]) == (
+        "reaction", 2, 2, "isolated_node")
+    assert cpu["images"]["resize"] == "pad" and cpu["pretrain"]["augment"]["enabled"] is False
+
+
+def test_the_paper_preset_names_the_weights_a_user_must_bring(config):
+    with pytest.raises(ValueError, match=r"pretrain.image.weights: weights/vit_base_patch32_clip_224.openai"
+                                         r".safetensors does not exist"):
+        check_config(_preset(config, "paper_igcl.yaml"))
