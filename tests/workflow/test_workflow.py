@@ -348,5 +348,5 @@ def test_a_cross_field_error_stops_the_workflow_before_any_job(pipeline):
     result = snakemake(pipeline, "--configfile", str(TINY), str(_write(pipeline, "pretrain: {graph: {heads: 3}}")),
                        check=False)
     text = result.stdout + result.stderr
-    assert result.returncode != 0 and "pretrain.graph.heads (3) must divide hidden_dim (32)" in text
+    assert result.returncode != 0 and "pretrain.graph.heads (3) must be >= 1 and divide hidden_dim (32)" in text
     assert "Job stats" not in text
