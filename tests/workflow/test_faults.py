@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from test_workflow import COPIED, ROOT, TINY  # pytest puts tests/workflow on sys.path
+from test_workflow import TINY, copy_workflow  # pytest puts tests/workflow on sys.path
 
 pytestmark = pytest.mark.slow
 
@@ -30,17 +29,6 @@ COMPARED = ("data/phantom/**/*.csv*", "data/phantom/**/*.jpg", "data/phantom/**/
             "results/pretrain/*/seed*/checkpoint.safetensors", "results/eval/*/seed*/*.parquet",
             "results/comparisons.parquet")
 SEED = int(os.environ.get("IGCL_FAULT_SEED", "0"))
-
-
-def _copy_workflow(workdir: Path) -> Path:
-    workdir.mkdir(parents=True)
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, workdir / name)
-    return workdir
 
 
 def _command(*args: str) -> list[str]:
@@ -148,7 +136,7 @@ def _interrupted_run(workdir: Path, tmpdir: Path, stages: list[str], rng: random
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
-    workdir = _copy_workflow(tmp_path_factory.mktemp("reference") / "tree")
+    workdir = copy_workflow(tmp_path_factory.mktemp("reference") / "tree")
     tmpdir = tmp_path_factory.mktemp("reference_tmp")
     _run(workdir, tmpdir)
     return workdir
@@ -157,7 +145,7 @@ def reference(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def interrupted(tmp_path_factory) -> tuple[Path, Path, list[str]]:
     """A run killed once in each stage, in order, and completed by the documented recovery."""
-    workdir = _copy_workflow(tmp_path_factory.mktemp("interrupted") / "tree")
+    workdir = copy_workflow(tmp_path_factory.mktemp("interrupted") / "tree")
     tmpdir = tmp_path_factory.mktemp("interrupted_tmp")
     rng = random.Random(SEED)
     events, remaining = [], list(STAGES)

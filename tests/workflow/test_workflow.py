@@ -82,16 +82,22 @@ def planned_jobs(workdir: Path, change: str | None = None, *args: str) -> dict[s
     return dict(counts)
 
 
-@pytest.fixture(scope="module")
-def pipeline(tmp_path_factory) -> Path:
-    """A copy of the workflow and its sources, run once to completion on the tiny config."""
-    workdir = tmp_path_factory.mktemp("workflow")
+def copy_workflow(workdir: Path) -> Path:
+    """The workflow and its sources (no outputs) copied into ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
     for name in COPIED:
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, workdir / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.exists():
             shutil.copy2(source, workdir / name)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory) -> Path:
+    """A copy of the workflow and its sources, run once to completion on the tiny config."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("workflow"))
     snakemake(workdir, env=import_recording_env(workdir))
     return workdir
 

@@ -6,8 +6,7 @@ Parquet contract), ``build`` (the stage: manifest -> ``.npy`` + index).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from igcl.lazy import lazy_exports
 
 # name -> defining module, imported on first use: `igcl.data.imageshards.config` alone (what the workflow reads to
 # check config.yaml) then costs no numpy, PIL or pyarrow import.
@@ -22,10 +21,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = ["INDEX_SCHEMA", "CorruptImageError", "ImagesConfig", "ShardSummary", "SkippedImage",

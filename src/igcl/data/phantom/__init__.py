@@ -9,8 +9,7 @@ report text, labels and image specs; :func:`render` draws an image and its lesio
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from igcl.lazy import lazy_exports
 
 # name -> defining module, imported on first use: `igcl.data.phantom.config` alone (what the workflow reads to check
 # config.yaml) then costs no numpy or PIL import.
@@ -25,9 +24,6 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = ["ImageSpec", "PhantomConfig", "Study", "generate_phantom", "render", "sample_study", "sample_subject"]
