@@ -20,7 +20,7 @@ SRC = Path(workflow.basedir) / "src" / "igcl"
 sys.path.insert(0, str(SRC.parent))
 from igcl.code_inputs import import_closure
 from igcl.data.roots import check_data_roots
-from igcl.methods import GRAPHS, METHOD_NAMES, TEXT, get_method, method_seeds
+from igcl.methods import GRAPHS, METHOD_NAMES, TEXT, check_method_settings, get_method, method_seeds
 from igcl.workflow_config import SECTIONS, check_config, pretrain_job_values, split_execution
 
 # Each data root exists and has its data set's layout (the string "null" from a command line means null), checked
@@ -76,6 +76,10 @@ def merged(base, overrides):
 # a value that passes the schema but not its stage (heads not dividing hidden_dim, split fractions not summing to
 # 1) stops the workflow before any job runs, not when its stage starts after the earlier ones.
 check_config(config, {name: merged(config["pretrain"], VARIANTS[name].get("pretrain", {})) for name in VARIANTS})
+for _run in config["methods"]:
+    _augment = merged(config["pretrain"], VARIANTS.get(_run, {}).get("pretrain", {}))["augment"]
+    check_method_settings(base_method(_run), augment_enabled=_augment["enabled"],
+                          where=f"variants.{_run}.pretrain" if _run in VARIANTS else "pretrain")
 
 # Rules run `igcl <stage>` from this checkout's src/ with the job's Python: under --use-conda the stage's conda
 # environment (envs/*.yaml hold igcl's dependencies, not igcl), otherwise the interpreter running Snakemake, so a

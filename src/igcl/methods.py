@@ -68,6 +68,15 @@ def get_method(name: str) -> Method:
         raise ValueError(f"unknown method {name!r}; known methods: {', '.join(METHOD_NAMES)}") from None
 
 
+def check_method_settings(name: str, *, augment_enabled: bool, where: str = "pretrain") -> None:
+    """ValueError when the pretrain settings make method ``name`` meaningless: a ``view`` method (image_only)
+    contrasts two augmented views of each image, and without augmentation they are the same image."""
+    if get_method(name).report_side == VIEW and not augment_enabled:
+        raise ValueError(f"{where}.augment.enabled is false, but {name} contrasts two augmented views of each "
+                         "image: without augmentation they are identical and it learns nothing. Keep augmentation "
+                         f"on for {name} (e.g. a variant {{method: {name}, pretrain: {{augment: {{enabled: true}}}}}})")
+
+
 def method_seeds(name: str, seeds: list[int] | tuple[int, ...]) -> list[int]:
     """The pretraining seeds the workflow runs ``name`` at: all of ``seeds``, or the first for an unseeded one."""
     if not seeds:

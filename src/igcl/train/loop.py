@@ -44,7 +44,7 @@ from igcl.config import execution_keys, to_dict
 from igcl.data.images import ImageShard, normalize_images
 from igcl.io import atomic_path, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
-from igcl.methods import GRAPHS, TEXT, get_method
+from igcl.methods import GRAPHS, TEXT, check_method_settings, get_method
 from igcl.models.checkpoint import (CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE, WEIGHTS_FILE, load_pretrained,
                                    save_pretrained)
 from igcl.models.dual import DualEncoder, GraphSpec, ModelSpec, TextSpec, build_model
@@ -277,6 +277,7 @@ def pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out_di
     ``stop_after_step``: stop as if killed right after optimizer step N (and its checkpoint, if one is due),
     raising :class:`TrainingInterrupted` without writing final outputs (used to test resuming).
     """
+    check_method_settings(method, augment_enabled=config.augment.enabled)
     world = world_info_from_env()
     device = choose_device(config, world)
     init_distributed(world, device)

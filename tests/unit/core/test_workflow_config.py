@@ -132,3 +132,12 @@ def test_the_paper_preset_names_the_weights_a_user_must_bring(config):
     with pytest.raises(ValueError, match=r"pretrain.image.weights: weights/vit_base_patch32_clip_224.openai"
                                          r".safetensors does not exist"):
         check_config(_preset(config, "paper_igcl.yaml"))
+
+
+def test_image_only_without_augmentation_is_an_error():
+    from igcl.methods import check_method_settings
+
+    with pytest.raises(ValueError, match="image_only contrasts two augmented views"):
+        check_method_settings("image_only", augment_enabled=False)
+    check_method_settings("image_only", augment_enabled=True)
+    check_method_settings("igcl", augment_enabled=False)  # the IGCL authors train without augmentation
