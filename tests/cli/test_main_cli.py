@@ -1,5 +1,3 @@
-import pytest
-
 from igcl.cli.main import STAGES, main
 
 
@@ -20,9 +18,3 @@ def test_no_arguments_prints_usage(capsys):
     assert "usage: igcl" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("stage", sorted(STAGES))
-def test_every_stage_module_has_main(stage):
-    import importlib
-
-    module = importlib.import_module(STAGES[stage][0])
-    assert callable(module.main)
