@@ -8,13 +8,7 @@ import pytest
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.reports.graph import Edge, Node, ReportGraph
 from igcl.reports.labels import graph_labels
-from igcl.reports.parser import ReportParser
 from igcl.shards.schema import GRAPH_SCHEMA
-
-
-@pytest.fixture(scope="module")
-def parser() -> ReportParser:
-    return ReportParser()
 
 
 def _graph() -> ReportGraph:

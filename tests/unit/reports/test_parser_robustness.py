@@ -8,12 +8,6 @@ import time
 import pytest
 
 from igcl.reports.graph import ReportGraph
-from igcl.reports.parser import ReportParser
-
-
-@pytest.fixture(scope="module")
-def parser() -> ReportParser:
-    return ReportParser()
 
 
 def _check_offsets(text: str, graph: ReportGraph) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.reports.labels import graph_labels
-from igcl.reports.parser import ReportParser
 
 LABEL = {"A": "ANAT-DP", "DP": "OBS-DP", "DA": "OBS-DA", "U": "OBS-U"}
 
@@ -313,11 +312,6 @@ CASES = [
      "pleural/A line/DP apex/A pneumothorax/DP",
      "line>located_at>pleural line>located_at>apex line>suggestive_of>pneumothorax", {"Pneumothorax": 1}),
 ]
-
-
-@pytest.fixture(scope="module")
-def parser() -> ReportParser:
-    return ReportParser()
 
 
 def _entities(graph) -> list[str]:
