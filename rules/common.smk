@@ -1,4 +1,5 @@
 # Helpers shared by every rule file: config validation, settings passed to stages, input functions.
+import functools
 import json
 import os
 import shlex
@@ -107,12 +108,13 @@ RUNTIME = {section: shlex.quote(json.dumps(split_execution(section, config[secti
            for section in SECTIONS}
 
 
+@functools.cache  # input functions ask once per job; the walk reads ~40 files
 def stage_sources(stage):
     """Every igcl source file that `igcl <stage>` can run (the import closure of igcl.cli.<stage>, plus the
     dispatcher), relative to the working directory: inputs, so editing any of them reruns exactly the stages that
     import it, and a moved or copied tree still matches its records."""
     files = import_closure([f"igcl.cli.{stage}"], SRC.parent) + [SRC / "cli" / "main.py"]
-    return sorted({os.path.relpath(path) for path in files})
+    return tuple(sorted({os.path.relpath(path) for path in files}))
 
 
 def uses_phantom(dataset):
