@@ -5,6 +5,7 @@
     image_vectors = model.embed_images(images)            # uint8 [B, H, W] at any size -> [B, D], L2-normalised
     report_vectors = model.embed_reports(texts=reports)   # igcl parses them to graphs first; convirt reads text
     graphs = igcl.parse(reports)                          # GRAPH_SCHEMA rows (igcl's RadGraph-schema parser)
+    p = model.zero_shot(images, ["pleural effusion"], ["no pleural effusion"])  # [B, 1] prompt-pair probability
 
 Images go through the pipeline's own preprocessing (``igcl.data.images.normalize_images``, then a bilinear resize
 to the side the encoder was trained at), so a radiograph embedded here matches one embedded by ``igcl evaluate``.
@@ -77,6 +78,30 @@ class Model:
                 raise ValueError("embed_reports needs texts= or graphs=")
             graphs = parse(texts)
         return self.pretrained.embed_reports(texts=texts, graphs=graphs).cpu().numpy()
+
+
+    def zero_shot(self, images: np.ndarray, positive: Sequence[str], negative: Sequence[str], *,
+                  temperature: float = 0.1) -> np.ndarray:
+        """Zero-shot probabilities ``[B, P]`` (CheXzero's prompt pairs): for each pair ``(positive[j],
+        negative[j])``, e.g. ("pleural effusion", "no pleural effusion"), the softmax of the image's cosine
+        similarities to the two prompts divided by ``temperature``, taken at the positive prompt. A graph method
+        embeds the prompts as the graphs igcl's parser makes of them (a graph prompt: "no pleural effusion" is a
+        definitely-absent entity). ``temperature`` only sharpens the probabilities; their ranking, and so AUROC,
+        does not depend on it."""
+        if len(positive) != len(negative) or not positive:
+            raise ValueError(f"zero_shot takes as many negative prompts as positive ones (>= 1), got "
+                             f"{len(positive)} and {len(negative)}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        image_vectors = self.embed_images(images)
+        pos = image_vectors @ self.embed_reports(texts=list(positive)).T
+        neg = image_vectors @ self.embed_reports(texts=list(negative)).T
+        return prompt_pair_probability(pos, neg, temperature)
+
+
+def prompt_pair_probability(positive: np.ndarray, negative: np.ndarray, temperature: float) -> np.ndarray:
+    """``exp(p/t) / (exp(p/t) + exp(n/t))`` elementwise, computed stably as ``sigmoid((p - n) / t)``."""
+    return 1.0 / (1.0 + np.exp(-(np.asarray(positive) - np.asarray(negative)) / temperature))
 
 
 def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Model:

@@ -74,3 +74,24 @@ def test_bad_inputs_are_clear_errors(run_folder, tmp_path):
         igcl.parse("FINDINGS: one report")
     with pytest.raises(ValueError, match="checkpoint directory is missing"):
         igcl.load(tmp_path / "nowhere")
+
+
+def test_the_prompt_pair_softmax_is_the_hand_computation():
+    from igcl.api import prompt_pair_probability
+
+    pos, neg, t = np.array([[0.30, -0.10]]), np.array([[0.10, 0.20]]), 0.1
+    expected = np.exp(pos / t) / (np.exp(pos / t) + np.exp(neg / t))
+    np.testing.assert_allclose(prompt_pair_probability(pos, neg, t), expected, rtol=1e-12)
+    assert prompt_pair_probability(np.array([1000.0]), np.array([-1000.0]), 0.01)[0] == 1.0  # no overflow
+
+
+def test_zero_shot_scores_each_image_against_each_prompt_pair(run_folder):
+    model = igcl.load(run_folder / "results" / "pretrain" / "igcl" / "seed0")
+    images = np.random.default_rng(2).integers(0, 256, (4, 32, 32), dtype=np.uint8)
+    probs = model.zero_shot(images, ["pleural effusion", "cardiomegaly"], ["no pleural effusion", "no cardiomegaly"])
+    assert probs.shape == (4, 2) and ((probs > 0) & (probs < 1)).all()
+    v = model.embed_images(images)
+    p, n = model.embed_reports(texts=["pleural effusion"]), model.embed_reports(texts=["no pleural effusion"])
+    np.testing.assert_allclose(probs[:, 0], 1 / (1 + np.exp(-((v @ p.T) - (v @ n.T))[:, 0] / 0.1)), rtol=1e-5)
+    with pytest.raises(ValueError, match="as many negative prompts"):
+        model.zero_shot(images, ["a"], [])
