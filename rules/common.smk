@@ -20,9 +20,10 @@ SRC = Path(workflow.basedir) / "src" / "igcl"
 # layouts, each section's dataclass and execution keys, and the static import walk behind the rules' code inputs.
 sys.path.insert(0, str(SRC.parent))
 from igcl.code_inputs import import_closure
+from igcl.config import execution_keys
 from igcl.data.roots import check_data_roots
 from igcl.methods import GRAPHS, METHOD_NAMES, TEXT, check_method_settings, get_method, method_seeds
-from igcl.workflow_config import SECTIONS, check_config, pretrain_job_values, split_execution
+from igcl.workflow_config import SECTIONS, check_config, pretrain_job_values, section_class, split_execution
 
 # Each data root exists and has its data set's layout (the string "null" from a command line means null), checked
 # now, before any job: a wrong root must stop the run, not leave the manifests of an earlier root in use.
@@ -35,7 +36,7 @@ VARIANTS = config.get("variants") or {}
 for _name, _variant in VARIANTS.items():
     if _name in METHOD_NAMES:
         raise ValueError(f"config variants: {_name!r} is a method's own name; give the variant another name")
-    _runtime_keys = sorted(set(_variant.get("pretrain", {})) & set(split_execution("pretrain", config["pretrain"])[1]))
+    _runtime_keys = sorted(set(_variant.get("pretrain", {})) & set(execution_keys(section_class("pretrain"))))
     if _runtime_keys:
         raise ValueError(f"config variants.{_name}.pretrain: {_runtime_keys} are execution keys (how a run executes, "
                          "not what it learns); set them in the pretrain section, for every run")
@@ -73,13 +74,17 @@ def merged(base, overrides):
     return out
 
 
+def run_pretrain_section(name):
+    """The pretrain section one run reads: a variant's overrides merged in (a method's own name: unchanged)."""
+    return merged(config["pretrain"], VARIANTS.get(name, {}).get("pretrain", {}))
+
+
 # Every section as its stage will read it (each job's dataclass, every variant's pretrain section), checked now:
 # a value that passes the schema but not its stage (heads not dividing hidden_dim, split fractions not summing to
 # 1) stops the workflow before any job runs, not when its stage starts after the earlier ones.
-check_config(config, {name: merged(config["pretrain"], VARIANTS[name].get("pretrain", {})) for name in VARIANTS})
+check_config(config, {name: run_pretrain_section(name) for name in VARIANTS})
 for _run in config["methods"]:
-    _augment = merged(config["pretrain"], VARIANTS.get(_run, {}).get("pretrain", {}))["augment"]
-    check_method_settings(base_method(_run), augment_enabled=_augment["enabled"],
+    check_method_settings(base_method(_run), augment_enabled=run_pretrain_section(_run)["augment"]["enabled"],
                           where=f"variants.{_run}.pretrain" if _run in VARIANTS else "pretrain")
 
 # Rules run `igcl <stage>` from this checkout's src/ with the job's Python: under --use-conda the stage's conda

@@ -27,8 +27,9 @@ def get_evaluate_input(wildcards):
         inputs["retrieval_index"] = "data/images/pretrain.index.parquet"
         if entry.report_side == GRAPHS:
             inputs["graphs"] = "data/graphs"
-            if get_node_features_dir(wildcards.method) is not None:  # pretrain.graph.node_features: text_model
-                inputs["node_features"] = get_node_features_dir(wildcards.method)
+            features = get_node_features_dir(wildcards.method)
+            if features is not None:  # pretrain.graph.node_features: text_model
+                inputs["node_features"] = features
         if entry.report_side == TEXT:
             inputs["manifest"] = "data/manifests/pretrain.parquet"
     return inputs

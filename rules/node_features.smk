@@ -8,9 +8,12 @@ import re
 from igcl.models.hf_folder import model_name
 
 
-def run_pretrain_section(name):
-    """The pretrain section one run reads (a variant's overrides merged in)."""
-    return merged(config["pretrain"], VARIANTS.get(name, {}).get("pretrain", {}))
+def text_model_folder(run):
+    """The model folder (normalised path) of ``run``'s text-model node features, or None when it reads none."""
+    graph = run_pretrain_section(run).get("graph", {})
+    if method_entry(run).report_side != GRAPHS or graph.get("node_features") != "text_model":
+        return None
+    return os.path.normpath(graph["text_model_path"])
 
 
 def _text_model_folders():
@@ -18,10 +21,9 @@ def _text_model_folders():
     error (their stores would share data/node_features/{name})."""
     folders = {}
     for run in config["methods"]:
-        graph = run_pretrain_section(run).get("graph", {})
-        if method_entry(run).report_side != GRAPHS or graph.get("node_features") != "text_model":
+        path = text_model_folder(run)
+        if path is None:
             continue
-        path = os.path.normpath(graph["text_model_path"])
         name = model_name(path)
         if folders.get(name, path) != path:
             raise ValueError(f"pretrain.graph.text_model_path: {folders[name]} and {path} share the name {name!r} "
@@ -35,10 +37,8 @@ TEXT_MODEL_FOLDERS = _text_model_folders()
 
 def get_node_features_dir(run):
     """data/node_features/{name} when ``run`` reads text-model node features, else None."""
-    graph = run_pretrain_section(run).get("graph", {})
-    if method_entry(run).report_side != GRAPHS or graph.get("node_features") != "text_model":
-        return None
-    return f"data/node_features/{model_name(os.path.normpath(graph['text_model_path']))}"
+    path = text_model_folder(run)
+    return None if path is None else f"data/node_features/{model_name(path)}"
 
 
 def get_node_features_input(wildcards):

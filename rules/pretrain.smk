@@ -16,8 +16,9 @@ def get_pretrain_input(wildcards):
     side = entry.report_side
     if side == GRAPHS:
         inputs["graphs"] = "data/graphs"
-        if get_node_features_dir(wildcards.method) is not None:  # pretrain.graph.node_features: text_model
-            inputs["node_features"] = get_node_features_dir(wildcards.method)
+        features = get_node_features_dir(wildcards.method)
+        if features is not None:  # pretrain.graph.node_features: text_model
+            inputs["node_features"] = features
     if side == TEXT:
         inputs["manifest"] = "data/manifests/pretrain.parquet"
         text_model = run_pretrain_section(wildcards.method).get("text", {}).get("model_path")
@@ -25,7 +26,7 @@ def get_pretrain_input(wildcards):
             inputs["text_model"] = text_model
     # a local image-encoder weights file (pretrain.image.weights): replacing it reruns pretraining; pixels has no
     # timm encoder, so it does not read the file
-    image = merged(config["pretrain"], VARIANTS.get(wildcards.method, {}).get("pretrain", {})).get("image", {})
+    image = run_pretrain_section(wildcards.method).get("image", {})
     if image.get("weights") is not None and not entry.pixel_pca:
         inputs["image_weights"] = image["weights"]
     return inputs
@@ -45,8 +46,8 @@ def get_pretrain_report_args(wildcards, input):
 def get_pretrain_settings(wildcards):
     """The pretrain section (a variant's overrides merged in) with this job's own seed in place of the seed list,
     so adding a seed to pretrain.seeds plans only that seed's jobs."""
-    values = merged(config["pretrain"], VARIANTS.get(wildcards.method, {}).get("pretrain", {}))
-    science, _ = split_execution("pretrain", pretrain_job_values(values, wildcards.seed))
+    values = pretrain_job_values(run_pretrain_section(wildcards.method), wildcards.seed)
+    science, _ = split_execution("pretrain", values)
     return shlex.quote(json.dumps(science, sort_keys=True))
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import importlib.metadata
 import json
 import logging
@@ -176,6 +177,15 @@ def disk_full_is_an_error(output: str | os.PathLike[str]) -> Iterator[None]:
             raise
         raise OSError(errno.ENOSPC, f"{output}: no space left on device while writing it (the partial output is "
                                     f"removed; {_free_space(Path(output).parent)})") from err
+
+
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    """The hex sha256 of a file's bytes, read in ``chunk``-byte blocks (weights files can be GBs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def package_versions(names: tuple[str, ...] = SIDECAR_PACKAGES) -> dict[str, str]:

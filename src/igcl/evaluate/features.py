@@ -23,21 +23,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from igcl.io import atomic_path, remove_stale_temps
+from igcl.io import atomic_path, file_sha256, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
 Normalize = Callable[[np.ndarray], torch.Tensor]  # uint8 [B, H, W] -> float [B, 1, H, W]
 CHECKPOINT_FILES: tuple[str, ...] = ("checkpoint.safetensors", "config.json")
 CACHE_TEMP = re.compile(r"\.(features-[A-Za-z0-9_-]+\.npz)\.[A-Za-z0-9_]+\.tmp")  # atomic_path's temp of a cache file
-
-
-def file_digest(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def checkpoint_hash(checkpoint_dir: str | os.PathLike[str]) -> str:
@@ -48,14 +40,14 @@ def checkpoint_hash(checkpoint_dir: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
     for name in CHECKPOINT_FILES:
         if (directory / name).is_file():
-            digest.update(name.encode() + file_digest(directory / name).encode())
+            digest.update(name.encode() + file_sha256(directory / name).encode())
     return digest.hexdigest()
 
 
 def shard_identity(npy_path: str | os.PathLike[str], index_path: str | os.PathLike[str]) -> str:
     """Cheap identity of an image shard: the index's bytes plus the array file's size and mtime (it can be GBs)."""
     stat = os.stat(npy_path)
-    return f"{file_digest(index_path)}:{stat.st_size}:{stat.st_mtime_ns}"
+    return f"{file_sha256(index_path)}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
 def cache_key(*parts: str | bytes) -> str:

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from igcl.config import execution_keys, to_dict
 from igcl.data.images import ImageShard, normalize_images
-from igcl.io import atomic_path, remove_litter, write_sidecar
+from igcl.io import atomic_path, file_sha256, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
 from igcl.methods import GRAPHS, TEXT, check_method_settings, get_method
 from igcl.models.checkpoint import (CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE, WEIGHTS_FILE, load_pretrained,
@@ -439,14 +439,6 @@ def drop_image_grads(model: DualEncoder) -> None:
     DDP expects every parameter's gradient each step, and the freeze lasts a few dozen steps at most."""
     for param in model.image_encoder.parameters():
         param.grad = None
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def resume(out: Path, world: WorldInfo, task: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
