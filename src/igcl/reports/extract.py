@@ -13,14 +13,18 @@ Steps (each writes fields of the state):
    scope holds until a clause terminator (``;``, ``but``, ``which``...), a finite verb after an entity, or 25 words;
    a cue that follows its scope (``is not seen``, ``cannot be excluded``, ``?``) applies back to the clause start.
 4. :func:`find_relations`: entities that touch form a *chunk* (``small left pleural effusion``); inside a chunk,
-   positions and parts modify the organ, descriptors modify the finding, and the finding is located_at the organ;
-   across chunks, ``X in/at <anatomy>`` gives located_at, ``<anatomy> is/are <descriptor>`` gives located_at to
-   the subject, ``<descriptor> of <finding>`` gives modify, and ``X <cue> Y`` (``which may represent``,
-   ``consistent with``...) gives suggestive_of. Descriptors then take the assertion of what they modify.
+   positions and parts modify the organ, descriptors modify the finding, and the finding is located_at the organ
+   (:func:`_chunks`). Then the named rules of :data:`CHUNK_RULES` run, in order, on each chunk left to right
+   (:func:`predicate`, :func:`descriptor_after_comma`, :func:`descriptor_of_finding`, :func:`location_after`,
+   :func:`part_of_anatomy`, :func:`clause_subject`; each docstring states its pattern), then
+   :func:`suggestive_of`. Descriptors then take the assertion of what they modify.
+
+Every word list the rules read is in the lexicon.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from igcl.reports import lexicon as lx
@@ -88,6 +92,7 @@ SUGGESTIVE = _phrase_index({phrase: True for phrase in lx.SUGGESTIVE_CUES})
 CUE_WORDS: frozenset[str] = frozenset(CUES)
 SUGGESTIVE_WORDS: frozenset[str] = frozenset(SUGGESTIVE)
 
+
 # Every word a rule looks at; the token view maps other words to None.
 KNOWN_WORDS: frozenset[str] = frozenset(
     set(WORD_CLASS) | {w for phrase in WORD_CLASS if " " in phrase for w in phrase.split()}
@@ -95,17 +100,8 @@ KNOWN_WORDS: frozenset[str] = frozenset(
     | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | {w for c in lx.ANAT_COORDINATORS for w in c}
     | lx.PREDICATE_GAP
     | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS | lx.VIEW_WORDS
-    | {",", "of", "or", "and", "a", "an"}
+    | lx.STRUCTURE_WORDS
 )
-# After a comma, these words start a new positive statement and end a negation ("no effusion, mild edema").
-NEGATION_RESTART: frozenset[str] = frozenset({
-    "mild", "mildly", "moderate", "severe", "stable", "unchanged", "persistent", "new", "increased", "decreased",
-    "improved", "improving", "worsened", "worsening", "interval", "minimal", "slight", "trace", "again",
-    "redemonstrated", "residual", "known", "chronic", "there",
-})
-OF_GAP = frozenset({"of", "in", "the", "a", "an", "to"})
-_COPULA_OR_WITHIN = lx.COPULAS | {"within"}  # "heart size within normal limits" has no verb
-SUGGESTIVE_LIST_GAP = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "and/or"})
 
 
 class Entity:
@@ -216,7 +212,7 @@ def assign_assertion(state: TextState) -> None:
             elif word == ",":
                 comma_start = i + 1
                 nxt = words[i + 1] if i + 1 < e else None
-                if mode == "DA" and nxt in NEGATION_RESTART:
+                if mode == "DA" and nxt in lx.NEGATION_RESTART:
                     mode = None
                 i += 1
                 continue
@@ -252,7 +248,7 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
     fully applied (pseudo-negation, or a two-way cue with nothing after it), else positive to open a forward scope."""
     words = state.words
     after = i + length
-    if cue.kind == "neg" and word in ("no", "without", "not"):
+    if cue.kind == "neg" and word in lx.PSEUDO_NEGATION_CUES:
         # "no (interval/significant) change": negates the change only.
         j = after
         while j < end and words[j] in lx.PSEUDO_NEGATION_FILLERS:
@@ -269,7 +265,7 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
     if cue.alternative:
         # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
         k = i - 1
-        while k >= max(back_start, i - MAX_BACKWARD_SCOPE) and words[k] not in ("and", ",", "with"):
+        while k >= max(back_start, i - MAX_BACKWARD_SCOPE) and words[k] not in lx.ALTERNATIVE_BACK_STOPS:
             entity = observation_at.get(k)
             if entity is not None:
                 entity.status = "U"
@@ -283,7 +279,7 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
                 ahead = True
                 break
             if w in lx.TERMINATORS or w in lx.SENTENCE_END or w == "," or w in lx.VERB_TERMINATORS or \
-                    (w == "in" and words[j + 1:j + 3] == _THE_INTERVAL):  # "has cleared in the interval"
+                    (w == "in" and words[j + 1:j + 3] == lx.THE_INTERVAL):  # "has cleared in the interval"
                 break
         if not ahead:
             status = "DA" if cue.kind == "neg" else "U"
@@ -349,9 +345,6 @@ def _chunks(state: TextState) -> list[Chunk]:
     return chunks
 
 
-_THE_INTERVAL = ["the", "interval"]
-_COMMA = [","]
-_CONJUNCT_BREAK = frozenset({"and", "or", ","})
 
 
 def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
@@ -368,7 +361,7 @@ def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
         conjunct.append(m)
         if k < last:
             end, next_start = entities[m].end, entities[anatomy[k + 1]].start
-            if next_start == end or _CONJUNCT_BREAK.isdisjoint(words[end:next_start]):
+            if next_start == end or lx.CONJUNCT_BREAK.isdisjoint(words[end:next_start]):
                 continue
         chunk.anatomy_heads.extend(_anatomy_conjunct(entities, edges, conjunct, last=k == last,
                                                      heads_so_far=chunk.anatomy_heads))
@@ -379,7 +372,7 @@ def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
         entity = entities[m]
         if entity.kind == FINDING:
             findings.append(m)
-        if first_tip is None and words[entity.start] in ("tip", "tips"):
+        if first_tip is None and words[entity.start] in lx.TIP_WORDS:
             first_tip = m
     if findings:
         chunk.head, chunk.has_finding = findings[-1], True
@@ -426,104 +419,193 @@ def _anatomy_conjunct(entities: list[Entity], edges: set, members: list[int], *,
     return heads
 
 
-def find_relations(state: TextState) -> None:
-    words, entities, edges = state.words, state.entities, state.edges
-    chunks = _chunks(state)
-    subject: Chunk | None = None  # the anatomy a clause is about ("lungs are clear without consolidation")
-    for k, chunk in enumerate(chunks):
+class Walk:
+    """The relation rules' view of the chunk walk: the ``chunk`` at position ``k`` of ``chunks``, its neighbours
+    in the same sentence (``prev``, ``nxt``, else ``None``), the words between ``prev`` and it (``gap_before``), and
+    the clause's ``subject`` (the anatomy chunk a clause is about: "lungs are clear without consolidation").
+
+    :meth:`move` and :meth:`leave` keep the clause bookkeeping: a sentence start or a terminator (``;``, ``but``,
+    ...) before the chunk ends the subject; so does a comma or semicolon before it, once the chunk is done, unless
+    the subject is the chunk just before (``lungs are clear, without effusion``)."""
+
+    __slots__ = ("state", "words", "entities", "edges", "chunks", "k", "chunk", "prev", "nxt", "gap_before",
+                 "subject")
+
+    def __init__(self, state: TextState, chunks: list[Chunk]) -> None:
+        self.state, self.words, self.entities, self.edges = state, state.words, state.entities, state.edges
+        self.chunks = chunks
+        self.subject: Chunk | None = None
+
+    def move(self, k: int) -> None:
+        chunks, chunk = self.chunks, self.chunks[k]
+        self.k, self.chunk = k, chunk
         prev = chunks[k - 1] if k and chunks[k - 1].sentence == chunk.sentence else None
-        nxt = chunks[k + 1] if k + 1 < len(chunks) and chunks[k + 1].sentence == chunk.sentence else None
+        self.nxt = chunks[k + 1] if k + 1 < len(chunks) and chunks[k + 1].sentence == chunk.sentence else None
+        self.prev = prev
         if prev is None:
-            subject = None
-        gap_before = words[prev.end:chunk.start] if prev is not None else []
-        if prev is not None and not lx.TERMINATORS.isdisjoint(gap_before):
-            subject = None
-        # <anatomy> is/are <descriptor or finding>; <finding> is/are <descriptor>. A trailing position
-        # ("lungs are clear bilaterally") qualifies the subject, not the predicate.
-        trailing = chunk.head is not None and bool(chunk.anatomy_heads) and all(
-            entities[m].kind == POSITION and entities[m].start > entities[chunk.head].start
-            for m in chunk.members if entities[m].is_anatomy)
-        if prev is not None and chunk.head is not None and (not chunk.anatomy_heads or trailing) and \
-                0 < len(gap_before) <= MAX_PREDICATE_GAP and lx.PREDICATE_GAP.issuperset(gap_before) and \
-                not _COPULA_OR_WITHIN.isdisjoint(gap_before):
-            if prev.head is None and prev.anatomy_heads:
-                for position in chunk.anatomy_heads if trailing else ():
-                    edges.discard((chunk.head, position, "located_at"))
-                    for a in prev.anatomy_heads:
-                        edges.add((position, a, "modify"))
-                for a in prev.anatomy_heads:
-                    edges.add((chunk.head, a, "located_at"))
-                # "cardiac size, mediastinal contour, and pulmonary vascularity are normal": the whole list
-                # (not past anatomy that locates an earlier finding: "opacity at the right base, lungs are clear")
-                j, locations = k - 2, None
-                while j >= max(0, k - 2 - MAX_ANATOMY_LIST) and chunks[j].sentence == chunk.sentence and \
-                        chunks[j].head is None and chunks[j].anatomy_heads and \
-                        words[chunks[j].end:chunks[j + 1].start] == _COMMA:
-                    if locations is None:
-                        locations = {t for _, t, r in edges if r == "located_at"}
-                    if not locations.isdisjoint(chunks[j].anatomy_heads):
-                        break
-                    for a in chunks[j].anatomy_heads:
-                        edges.add((chunk.head, a, "located_at"))
-                    j -= 1
-                chunk.located = True
-                subject = prev
-            elif prev.head is not None and not chunk.has_finding:
-                edges.add((chunk.head, prev.head, "modify"))
-                chunk.located = True  # its location is its finding's
-        # <finding>, <descriptor>: "moderate edema, slightly improved", "small effusion, unchanged"
-        if prev is not None and prev.head is not None and chunk.head is not None and not chunk.has_finding \
-                and not chunk.anatomy_heads and gap_before == [","]:
-            edges.add((chunk.head, prev.head, "modify"))
-            chunk.located = True
-        # <descriptor> of/in <finding>: "position of the PICC line", "improvement in pneumothorax"
-        if chunk.head is not None and not chunk.has_finding and not chunk.anatomy_heads and nxt is not None and \
-                words[entities[chunk.head].start] in lx.OF_MODIFIERS and \
-                nxt.has_finding and 0 < nxt.start - chunk.end <= 3 and \
-                OF_GAP.issuperset(words[chunk.end:nxt.start]):
-            edges.add((chunk.head, nxt.head, "modify"))
-            chunk.located = True
-        # <finding> in/at <anatomy>: "opacity in the right lower lobe", "tip 4 cm above the carina"; also after
-        # anatomy of its own ("airspace disease in the right middle lobe")
-        located = chunk.tip if chunk.tip is not None else chunk.head
-        if located is not None and (not chunk.located or chunk.anatomy_heads) and nxt is not None and \
-                nxt.head is None and \
-                nxt.anatomy_heads and nxt.start - chunk.end <= MAX_LOCATION_GAP:
-            gap = range(chunk.end, nxt.start)
-            if all(words[j] in lx.LOCATION_GAP or state.numeric[j] for j in gap):
-                for a in nxt.anatomy_heads:
-                    edges.add((located, a, "located_at"))
-                chunk.located = True
-                if chunk.has_finding and prev is not None:
-                    _share_location(words, edges, prev, chunk, nxt)
-        # <part> of <anatomy>: "the region of the right atrium", "the apex of the left lung"
-        if chunk.head is None and chunk.anatomy_heads and nxt is not None and nxt.head is None and \
-                nxt.anatomy_heads and 0 < nxt.start - chunk.end <= 2 and words[chunk.end] == "of" and \
-                OF_GAP.issuperset(words[chunk.end:nxt.start]) and \
-                all(entities[h].kind == PART for h in chunk.anatomy_heads):
-            for h in chunk.anatomy_heads:
-                for a in nxt.anatomy_heads:
-                    edges.add((h, a, "modify"))
-        # a later finding of the same clause without anatomy: the clause's subject
-        if located is not None and not chunk.located and subject is not None and subject is not prev:
-            for a in subject.anatomy_heads:
-                edges.add((located, a, "located_at"))
-            chunk.located = True
-            chunk.subject_heads = subject.anatomy_heads
-        if "," in gap_before or ";" in gap_before:
-            subject = None if subject is not prev else subject
-    _suggestive(state, chunks)
-    _propagate_assertion(entities, edges)
+            self.subject, self.gap_before = None, []
+        else:
+            self.gap_before = self.words[prev.end:chunk.start]
+            if not lx.TERMINATORS.isdisjoint(self.gap_before):
+                self.subject = None
+
+    def leave(self) -> None:
+        if "," in self.gap_before or ";" in self.gap_before:
+            if self.subject is not self.prev:
+                self.subject = None
 
 
-_COORDINATION = (["and"], ["or"])
+def _located_entity(chunk: Chunk) -> int | None:
+    """What a location after ``chunk`` belongs to: its tip ("tube tip in the SVC"), else its head."""
+    return chunk.tip if chunk.tip is not None else chunk.head
+
+
+def predicate(walk: Walk) -> None:
+    """``<anatomy> is/are <observation>`` ("lungs are clear", "heart size is within normal limits"): the
+    observation is located_at the subject's anatomy heads, and at every anatomy of a comma list before it
+    ("cardiac size, mediastinal contour, and pulmonary vascularity are normal"; not past anatomy that already
+    locates a finding); the chunk becomes the clause's subject. A trailing position ("lungs are clear
+    bilaterally") modifies the subject instead of locating the observation. ``<finding> is <descriptor>``
+    ("effusion is small"): the descriptor modifies the finding.
+
+    Fires when the chunk has a head, no anatomy of its own (or only trailing positions), and the words before it
+    are 1-5 predicate-gap words (:data:`lexicon.PREDICATE_GAP`) with a copula or *within* among them."""
+    chunk, prev, gap = walk.chunk, walk.prev, walk.gap_before
+    if prev is None or chunk.head is None or not 0 < len(gap) <= MAX_PREDICATE_GAP or \
+            not lx.PREDICATE_GAP.issuperset(gap) or lx.COPULA_OR_WITHIN.isdisjoint(gap):
+        return
+    entities, edges = walk.entities, walk.edges
+    trailing = bool(chunk.anatomy_heads) and all(
+        entities[m].kind == POSITION and entities[m].start > entities[chunk.head].start
+        for m in chunk.members if entities[m].is_anatomy)
+    if chunk.anatomy_heads and not trailing:
+        return
+    if prev.head is None and prev.anatomy_heads:
+        for position in chunk.anatomy_heads if trailing else ():
+            edges.discard((chunk.head, position, "located_at"))
+            for a in prev.anatomy_heads:
+                edges.add((position, a, "modify"))
+        for a in prev.anatomy_heads:
+            edges.add((chunk.head, a, "located_at"))
+        chunks, words, k = walk.chunks, walk.words, walk.k
+        j, locations = k - 2, None
+        while j >= max(0, k - 2 - MAX_ANATOMY_LIST) and chunks[j].sentence == chunk.sentence and \
+                chunks[j].head is None and chunks[j].anatomy_heads and \
+                words[chunks[j].end:chunks[j + 1].start] == lx.COMMA_GAP:
+            if locations is None:
+                locations = {t for _, t, r in edges if r == "located_at"}
+            if not locations.isdisjoint(chunks[j].anatomy_heads):
+                break
+            for a in chunks[j].anatomy_heads:
+                edges.add((chunk.head, a, "located_at"))
+            j -= 1
+        chunk.located = True
+        walk.subject = prev
+    elif prev.head is not None and not chunk.has_finding:
+        edges.add((chunk.head, prev.head, "modify"))
+        chunk.located = True  # its location is its finding's
+
+
+def descriptor_after_comma(walk: Walk) -> None:
+    """``<observation>, <descriptor>`` ("moderate edema, slightly improved", "small effusion, unchanged"): a
+    descriptor chunk with no finding and no anatomy right after a comma modifies the observation before it."""
+    chunk, prev = walk.chunk, walk.prev
+    if prev is not None and prev.head is not None and chunk.head is not None and not chunk.has_finding \
+            and not chunk.anatomy_heads and walk.gap_before == lx.COMMA_GAP:
+        walk.edges.add((chunk.head, prev.head, "modify"))
+        chunk.located = True
+
+
+def descriptor_of_finding(walk: Walk) -> None:
+    """``<descriptor> of/in <finding>`` ("position of the PICC line", "improvement in pneumothorax", "areas of
+    atelectasis"): a descriptor chunk whose head is one of :data:`lexicon.OF_MODIFIERS`, followed within 3 words
+    of :data:`lexicon.OF_GAP` by a chunk with a finding, modifies that finding."""
+    chunk, nxt, words = walk.chunk, walk.nxt, walk.words
+    if chunk.head is not None and not chunk.has_finding and not chunk.anatomy_heads and nxt is not None and \
+            words[walk.entities[chunk.head].start] in lx.OF_MODIFIERS and \
+            nxt.has_finding and 0 < nxt.start - chunk.end <= 3 and lx.OF_GAP.issuperset(words[chunk.end:nxt.start]):
+        walk.edges.add((chunk.head, nxt.head, "modify"))
+        chunk.located = True
+
+
+def location_after(walk: Walk) -> None:
+    """``<observation> in/at <anatomy>`` ("opacity in the right lower lobe", "tip 4 cm above the carina", also
+    after anatomy of its own: "airspace disease in the right middle lobe"): the chunk's tip or head is
+    located_at the anatomy heads of the next chunk, when that chunk is anatomy only and at most 6 location-gap
+    words (:data:`lexicon.LOCATION_GAP`) or numbers lie between. A bare finding joined to this one by *and*/*or*
+    shares the location (:func:`_share_location`)."""
+    chunk, nxt = walk.chunk, walk.nxt
+    located = _located_entity(chunk)
+    if located is None or (chunk.located and not chunk.anatomy_heads) or nxt is None or nxt.head is not None or \
+            not nxt.anatomy_heads or nxt.start - chunk.end > MAX_LOCATION_GAP:
+        return
+    words, numeric = walk.words, walk.state.numeric
+    if all(words[j] in lx.LOCATION_GAP or numeric[j] for j in range(chunk.end, nxt.start)):
+        for a in nxt.anatomy_heads:
+            walk.edges.add((located, a, "located_at"))
+        chunk.located = True
+        if chunk.has_finding and walk.prev is not None:
+            _share_location(words, walk.edges, walk.prev, chunk, nxt)
+
+
+def part_of_anatomy(walk: Walk) -> None:
+    """``<part> of <anatomy>`` ("the region of the right atrium", "the apex of the left lung"): an anatomy chunk
+    whose heads are all parts modifies the anatomy heads of the next chunk, 1-2 words of :data:`lexicon.OF_GAP`
+    away, starting with *of*."""
+    chunk, nxt, words = walk.chunk, walk.nxt, walk.words
+    if chunk.head is None and chunk.anatomy_heads and nxt is not None and nxt.head is None and \
+            nxt.anatomy_heads and 0 < nxt.start - chunk.end <= 2 and words[chunk.end] == "of" and \
+            lx.OF_GAP.issuperset(words[chunk.end:nxt.start]) and \
+            all(walk.entities[h].kind == PART for h in chunk.anatomy_heads):
+        for h in chunk.anatomy_heads:
+            for a in nxt.anatomy_heads:
+                walk.edges.add((h, a, "modify"))
+
+
+def clause_subject(walk: Walk) -> None:
+    """A later observation of a clause with no location of its own ("lungs are clear without consolidation"):
+    located_at the anatomy heads of the clause's subject (set by :func:`predicate`), unless the subject is the
+    chunk just before it."""
+    chunk, subject = walk.chunk, walk.subject
+    located = _located_entity(chunk)
+    if located is not None and not chunk.located and subject is not None and subject is not walk.prev:
+        for a in subject.anatomy_heads:
+            walk.edges.add((located, a, "located_at"))
+        chunk.located = True
+        chunk.subject_heads = subject.anatomy_heads
+
+
+# The walk's rules, in the order they run on each chunk: each may set ``chunk.located``, which the later ones read,
+# and :func:`predicate` sets the clause subject that :func:`clause_subject` reads.
+CHUNK_RULES: tuple[Callable[[Walk], None], ...] = (
+    predicate, descriptor_after_comma, descriptor_of_finding, location_after, part_of_anatomy, clause_subject)
+
+
+def find_relations(state: TextState, rules: Sequence[Callable[[Walk], None]] = CHUNK_RULES,
+                   suggestive: bool = True) -> None:
+    """All relations of a text: the chunk-internal ones (:func:`_chunks`), then each of ``rules`` on each chunk
+    left to right, then ``X <cue> Y`` suggestive_of (:func:`suggestive_of`); then descriptors take the assertion
+    of what they modify (:func:`_propagate_assertion`). ``rules`` and ``suggestive`` exist so that a test can run
+    one rule alone."""
+    chunks = _chunks(state)
+    walk = Walk(state, chunks)
+    for k in range(len(chunks)):
+        walk.move(k)
+        for rule in rules:
+            rule(walk)
+        walk.leave()
+    if suggestive:
+        suggestive_of(state, chunks)
+    _propagate_assertion(state.entities, state.edges)
+
+
 
 
 def _share_location(words: list[str | None], edges: set, prev: Chunk, chunk: Chunk, nxt: Chunk) -> None:
     """"tortuosity and atherosclerosis of the aorta", "atelectasis or consolidation in the left lower lobe": a
     bare finding joined by *and*/*or* to the located one is at the same anatomy (instead of its clause's subject)."""
     if not prev.has_finding or prev.anatomy_heads or prev.tip is not None or \
-            words[prev.end:chunk.start] not in _COORDINATION or (prev.located and not prev.subject_heads) or \
+            words[prev.end:chunk.start] not in lx.COORDINATION_GAPS or (prev.located and not prev.subject_heads) or \
             (prev.start and words[prev.start - 1] == ","):  # the tail of a list: "no effusion, X or Y in ..."
         return
     for a in prev.subject_heads:
@@ -534,8 +616,10 @@ def _share_location(words: list[str | None], edges: set, prev: Chunk, chunk: Chu
     prev.located = True
 
 
-def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
-    """``X <cue> Y`` in one sentence: X (the last finding before the cue) suggestive_of Y (and Y's list)."""
+def suggestive_of(state: TextState, chunks: list[Chunk]) -> None:
+    """``X <cue> Y`` in one sentence (cues: :data:`lexicon.SUGGESTIVE_CUES`): X, the last observation chunk ending
+    before the cue, is suggestive_of Y, the first chunk with a finding at most 6 words after it, and of each finding
+    chunk that continues Y's list (joined by *or*, *and*, commas, *versus*: :data:`lexicon.SUGGESTIVE_LIST_GAP`)."""
     words, edges = state.words, state.edges
     if SUGGESTIVE_WORDS.isdisjoint(words):
         return
@@ -564,7 +648,7 @@ def _suggestive(state: TextState, chunks: list[Chunk]) -> None:
                 targets = [after[0]]
                 for c in after[1:]:
                     gap = words[targets[-1].end:c.start]
-                    if gap and len(gap) <= 2 and all(w in SUGGESTIVE_LIST_GAP for w in gap):
+                    if gap and len(gap) <= 2 and lx.SUGGESTIVE_LIST_GAP.issuperset(gap):
                         targets.append(c)
                     else:
                         break

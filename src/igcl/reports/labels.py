@@ -18,7 +18,8 @@ nothing, so every label, No Finding included, is ``None``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set as AbstractSet
+from dataclasses import dataclass
 from functools import lru_cache
 
 from igcl.labels import CHEXPERT_OBSERVATIONS, NEGATIVE, POSITIVE, UNCERTAIN
@@ -28,64 +29,105 @@ from igcl.reports.graph import ReportGraph
 _VALUE = {"OBS-DP": POSITIVE, "OBS-U": UNCERTAIN, "OBS-DA": NEGATIVE}
 _RANK = {POSITIVE: 2, UNCERTAIN: 1, NEGATIVE: 0}
 _NOT_PATHOLOGY = frozenset({"No Finding", "Support Devices"})
-# Every word some rule of mention_observations maps to an observation; any other word maps to nothing, so its
-# anatomy and modifiers need not be looked at (most observation nodes are such words: "clear", "stable", ...).
-_MAPPED_WORDS = frozenset().union(
-    lx.CHEXPERT_BY_WORD, lx.EFFUSION_WORDS, lx.PLEURAL_OTHER_WORDS, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS,
-    lx.LUNG_OPACITY_SCAR_WORDS, lx.AIRSPACE_DISEASE_WORDS, lx.ENLARGED_WORDS, lx.NORMAL_WORDS,
-    lx.VASCULAR_CONGESTION_WORDS, lx.HEART_FAILURE_WORDS, lx.PNEUMOTHORAX_AT_PLEURA_WORDS, lx.COLLECTION_WORDS,
-    lx.TIP_WORDS, lx.INTERSTITIAL_PATTERN_WORDS)
+_ANY: frozenset[str] = frozenset()  # an empty condition: no constraint
 
 
-def mention_observations(word: str, label: str, anatomy: set[str], modifiers: set[str]) -> list[tuple[str, float]]:
+@dataclass(frozen=True)
+class LabelRule:
+    """One row of the label table: a mention whose word is in ``words`` names ``observation``, when
+
+    - ``anatomy``: it is located_at one of these (empty: anywhere, or nowhere);
+    - ``not_anatomy``: it is located_at none of these;
+    - ``modifiers``: one of these modifies it;
+    - ``labels``: its label is one of these.
+
+    ``observation`` ``None`` makes the row a veto: the mention names nothing at all (``old infection``).
+    ``value`` ``None`` gives the mention's own value (OBS-DP 1, OBS-U -1, OBS-DA 0), else that value.
+    """
+
+    name: str
+    words: frozenset[str]
+    observation: str | None
+    anatomy: frozenset[str] = _ANY
+    not_anatomy: frozenset[str] = _ANY
+    modifiers: frozenset[str] = _ANY
+    labels: frozenset[str] = frozenset(_VALUE)
+    value: float | None = None
+
+    def applies(self, label: str, anatomy: AbstractSet[str], modifiers: AbstractSet[str]) -> bool:
+        return (label in self.labels
+                and (not self.anatomy or not anatomy.isdisjoint(self.anatomy))
+                and anatomy.isdisjoint(self.not_anatomy)
+                and (not self.modifiers or not modifiers.isdisjoint(self.modifiers)))
+
+
+_R = LabelRule
+_PRESENT = frozenset({"OBS-DP"})
+# The label table, in order: vetoes first (a veto that applies makes the mention name nothing), then every row
+# that applies adds its observation. Word sets are the lexicon's.
+LABEL_RULES: tuple[LabelRule, ...] = (
+    _R("old infection is no pneumonia", lx.INFECTION_WORDS, None, modifiers=lx.OLD_INFECTION_MODIFIERS),
+    _R("pleural or septal line is a sign", lx.LINE_WORDS, None, anatomy=lx.LINE_SIGN_ANATOMY),
+    _R("device fracture is no bone fracture", lx.FRACTURE_WORDS, None, modifiers=lx.DEVICE_FORMS),
+    _R("non-pulmonary edema", lx.EDEMA_WORDS, None, anatomy=lx.NONPULMONARY_EDEMA_ANATOMY),
+    *(_R(f"{name} by word", words, name) for name, words in lx.OBSERVATION_WORDS.items()),
+    _R("vascular congestion", lx.VASCULAR_CONGESTION_WORDS, "Edema", anatomy=lx.VASCULAR_ANATOMY),
+    _R("engorged lung vessels", lx.VESSEL_ONLY_CONGESTION_WORDS, "Edema", anatomy=lx.LUNG_ANATOMY_FOR_VESSELS),
+    _R("device tip", lx.TIP_WORDS, "Support Devices", anatomy=lx.DEVICE_TIP_ANATOMY),
+    _R("heart failure", lx.HEART_FAILURE_WORDS, "Edema", anatomy=lx.HEART_ANATOMY),
+    _R("congestive failure", lx.HEART_FAILURE_WORDS, "Edema", modifiers=lx.HEART_FAILURE_MODIFIERS),
+    _R("pleural effusion", lx.EFFUSION_WORDS, "Pleural Effusion", not_anatomy=lx.NONPLEURAL_EFFUSION_ANATOMY),
+    _R("pleural other", lx.PLEURAL_OTHER_WORDS, "Pleural Other", anatomy=lx.PLEURAL_ANATOMY),
+    _R("pleural fluid", lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS, "Pleural Effusion", anatomy=lx.PLEURAL_ANATOMY),
+    _R("pleural fluid collection", lx.COLLECTION_WORDS, "Pleural Effusion", anatomy=lx.PLEURAL_ANATOMY,
+       modifiers=lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS),
+    _R("pleural air", lx.PNEUMOTHORAX_AT_PLEURA_WORDS, "Pneumothorax", anatomy=lx.PLEURAL_ANATOMY),
+    _R("pleural air collection", lx.COLLECTION_WORDS, "Pneumothorax", anatomy=lx.PLEURAL_ANATOMY,
+       modifiers=lx.PNEUMOTHORAX_AT_PLEURA_WORDS),
+    _R("lung scar", lx.LUNG_OPACITY_SCAR_WORDS, "Lung Opacity", not_anatomy=lx.PLEURAL_ANATOMY),
+    _R("airspace disease", lx.AIRSPACE_DISEASE_WORDS, "Lung Opacity", anatomy=lx.AIRSPACE_ANATOMY),
+    _R("interstitial pattern", lx.INTERSTITIAL_PATTERN_WORDS, "Lung Opacity", anatomy=lx.INTERSTITIAL_ANATOMY),
+    _R("enlarged heart", lx.ENLARGED_WORDS, "Cardiomegaly", anatomy=lx.HEART_ANATOMY),
+    _R("normal heart", lx.NORMAL_WORDS, "Cardiomegaly", anatomy=lx.HEART_ANATOMY, labels=_PRESENT,
+       value=NEGATIVE),
+    _R("enlarged mediastinum", lx.ENLARGED_WORDS, "Enlarged Cardiomediastinum", anatomy=lx.MEDIASTINUM_ANATOMY),
+    _R("normal mediastinum", lx.NORMAL_WORDS, "Enlarged Cardiomediastinum", anatomy=lx.MEDIASTINUM_ANATOMY,
+       labels=_PRESENT, value=NEGATIVE),
+)
+
+
+def _rule_index(rules: Sequence[LabelRule]) -> dict[str, tuple[LabelRule, ...]]:
+    """word → the rows that name it, in table order (so a word's vetoes come before its observations)."""
+    index: dict[str, list[LabelRule]] = {}
+    for rule in rules:
+        for word in rule.words:
+            index.setdefault(word, []).append(rule)
+    return {word: tuple(rows) for word, rows in index.items()}
+
+
+# Derived from the table, never kept by hand: a word outside it maps to nothing, so its anatomy and modifiers need
+# not be looked at (most observation nodes are such words: "clear", "stable", ...).
+RULES_BY_WORD: dict[str, tuple[LabelRule, ...]] = _rule_index(LABEL_RULES)
+_MAPPED_WORDS = frozenset(RULES_BY_WORD)
+
+
+def mention_observations(word: str, label: str, anatomy: AbstractSet[str],
+                         modifiers: AbstractSet[str]) -> list[tuple[str, float]]:
     """``(observation, value)`` for an observation node: ``word`` its text lower-cased with spaces collapsed,
     ``label`` its OBS-* label, ``anatomy`` / ``modifiers`` the lower-cased texts of the nodes it is located_at and
-    of the nodes that modify it; ``[]`` for an unmapped observation."""
+    of the nodes that modify it; ``[]`` for an unmapped observation. The rows of :data:`LABEL_RULES` that name
+    ``word`` are applied in order; an OBS-DP mention that *normal* modifies is negative ("pulmonary vascular
+    engorgement appears within limits of normal")."""
     value = _VALUE[label]
-    if label == "OBS-DP" and modifiers & lx.NORMAL_WORDS:
-        value = NEGATIVE  # "pulmonary vascular engorgement appears within limits of normal"
-    if word in lx.INFECTION_WORDS and modifiers & lx.OLD_INFECTION_MODIFIERS:
-        return []
-    if word in lx.LINE_WORDS and anatomy & lx.LINE_SIGN_ANATOMY:
-        return []
-    if word in lx.FRACTURE_WORDS and modifiers & lx.DEVICE_FORMS:
-        return []
-    if word in lx.EDEMA_WORDS and anatomy & lx.NONPULMONARY_EDEMA_ANATOMY:
-        return []
-    found = [(name, value) for name in lx.CHEXPERT_BY_WORD.get(word, ())]
-    if word in lx.VASCULAR_CONGESTION_WORDS and (anatomy & lx.VASCULAR_ANATOMY or (
-            word in lx.VESSEL_ONLY_CONGESTION_WORDS and anatomy & lx.LUNG_ANATOMY_FOR_VESSELS)):
-        found.append(("Edema", value))
-    if word in lx.TIP_WORDS and anatomy & lx.DEVICE_TIP_ANATOMY:
-        found.append(("Support Devices", value))
-    if word in lx.HEART_FAILURE_WORDS and (anatomy & lx.HEART_ANATOMY or modifiers & lx.HEART_FAILURE_MODIFIERS):
-        found.append(("Edema", value))
-    if word in lx.EFFUSION_WORDS and not anatomy & lx.NONPLEURAL_EFFUSION_ANATOMY:
-        found.append(("Pleural Effusion", value))
-    if anatomy & lx.PLEURAL_ANATOMY:
-        if word in lx.PLEURAL_OTHER_WORDS:
-            found.append(("Pleural Other", value))
-        if _is_or_holds(word, modifiers, lx.PLEURAL_EFFUSION_AT_PLEURA_WORDS):
-            found.append(("Pleural Effusion", value))
-        if _is_or_holds(word, modifiers, lx.PNEUMOTHORAX_AT_PLEURA_WORDS):
-            found.append(("Pneumothorax", value))
-    elif word in lx.LUNG_OPACITY_SCAR_WORDS:
-        found.append(("Lung Opacity", value))
-    if (word in lx.AIRSPACE_DISEASE_WORDS and anatomy & lx.AIRSPACE_ANATOMY) or (
-            word in lx.INTERSTITIAL_PATTERN_WORDS and anatomy & lx.INTERSTITIAL_ANATOMY):
-        found.append(("Lung Opacity", value))
-    for region, name in ((lx.HEART_ANATOMY, "Cardiomegaly"), (lx.MEDIASTINUM_ANATOMY, "Enlarged Cardiomediastinum")):
-        if anatomy & region:
-            if word in lx.ENLARGED_WORDS:
-                found.append((name, value))
-            elif word in lx.NORMAL_WORDS and label == "OBS-DP":
-                found.append((name, NEGATIVE))
+    if label == "OBS-DP" and not modifiers.isdisjoint(lx.NORMAL_WORDS):
+        value = NEGATIVE
+    found = []
+    for rule in RULES_BY_WORD.get(word, ()):
+        if rule.applies(label, anatomy, modifiers):
+            if rule.observation is None:
+                return []
+            found.append((rule.observation, value if rule.value is None else rule.value))
     return found
-
-
-def _is_or_holds(word: str, modifiers: set[str], contents: frozenset[str]) -> bool:
-    """``word`` is one of ``contents`` ("pleural fluid"), or a collection of one ("pleural fluid collection")."""
-    return word in contents or (word in lx.COLLECTION_WORDS and not modifiers.isdisjoint(contents))
 
 
 @lru_cache(maxsize=1 << 16)

@@ -21,8 +21,8 @@ Word classes (how the parser uses them):
   (between a finding and its anatomy: ``opacity in the right lower lobe``), ``OF_MODIFIERS`` (``areas of``,
   ``position of``, ``improvement in`` a finding), ``ANAT_COORDINATORS`` (``cardiac and mediastinal``).
 - ``PRIOR_STUDY_WORDS``: a two-way cue followed by them (``not seen on prior exams``) is about the earlier study.
-- ``CHEXPERT_BY_WORD`` and the anatomy-dependent sets at the end: how :mod:`igcl.reports.labels` maps graph
-  mentions to the 14 CheXpert observations (after CheXpert's own mention lists).
+- ``OBSERVATION_WORDS`` and the anatomy-dependent sets at the end: the words of the label table
+  (:data:`igcl.reports.labels.LABEL_RULES`) that maps graph mentions to the 14 CheXpert observations (after CheXpert's own mention lists).
 
 Sources: chest radiograph reporting vocabulary, RadGraph's annotation conventions (RADGRAPH_SCHEMA.md), and the
 words that the parser left unknown on the OpenI reports.
@@ -309,6 +309,32 @@ OF_MODIFIERS: frozenset[str] = frozenset({
     "increased", "decreased", "improved", "worsened", "new", "small", "large", "minimal", "mild", "moderate",
     "severe", "interval", "persistent", "residual", "unchanged", "stable",
 })
+# Between two coordinated findings, the words that make them share the location after the second ("tortuosity
+# and atherosclerosis of the aorta").
+COORDINATION_GAPS: tuple[list[str], ...] = (["and"], ["or"])
+# Words that split a run of anatomy into conjuncts ("cardiac and mediastinal silhouettes").
+CONJUNCT_BREAK: frozenset[str] = frozenset({"and", "or", ","})
+COMMA_GAP: list[str] = [","]
+# "has cleared in the interval": ends a two-way cue's look-ahead.
+THE_INTERVAL: list[str] = ["the", "interval"]
+# After a comma, these words start a new positive statement and end a negation ("no effusion, mild edema").
+NEGATION_RESTART: frozenset[str] = frozenset({
+    "mild", "mildly", "moderate", "severe", "stable", "unchanged", "persistent", "new", "increased", "decreased",
+    "improved", "improving", "worsened", "worsening", "interval", "minimal", "slight", "trace", "again",
+    "redemonstrated", "residual", "known", "chronic", "there",
+})
+# Negations that, before a pseudo-negation tail ("no change"), negate only that.
+PSEUDO_NEGATION_CUES: frozenset[str] = frozenset({"no", "without", "not"})
+# "atelectasis versus pneumonia": the phrase before the alternative reaches back to one of these.
+ALTERNATIVE_BACK_STOPS: frozenset[str] = frozenset({"and", ",", "with"})
+# Between a descriptor of OF_MODIFIERS and its finding ("areas of atelectasis"), or a part and its organ.
+OF_GAP: frozenset[str] = frozenset({"of", "in", "the", "a", "an", "to"})
+# A predicate needs one of these before it ("heart size within normal limits" has no verb).
+COPULA_OR_WITHIN: frozenset[str] = COPULAS | frozenset({"within"})
+# Between the findings of a suggestive_of target list ("likely atelectasis or pneumonia").
+SUGGESTIVE_LIST_GAP: frozenset[str] = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "and/or"})
+# Grammar words the token view keeps (the rules compare them), beyond every list above.
+STRUCTURE_WORDS: frozenset[str] = frozenset({",", "of", "or", "and", "a", "an"})
 SUGGESTIVE_CUES: frozenset[tuple[str, ...]] = frozenset({
     ("represent",), ("represents",), ("representing",), ("reflect",), ("reflects",), ("reflecting",),
     ("suggestive", "of"), ("suggest",), ("suggests",), ("suggesting",), ("consistent", "with"),
@@ -320,29 +346,27 @@ SUGGESTIVE_CUES: frozenset[tuple[str, ...]] = frozenset({
 })
 
 # --- CheXpert observations (igcl.labels.CHEXPERT_OBSERVATIONS) from graph mentions ---------------------------
-# A finding word names its observation wherever it is.
-CHEXPERT_BY_WORD: dict[str, tuple[str, ...]] = {
-    **{w: ("Cardiomegaly",) for w in ("cardiomegaly",)},
-    **{w: ("Edema",) for w in ("edema", "chf", "congestion", "overload", "interstitial edema")},
-    **{w: ("Consolidation",) for w in plural_forms("consolidation") + ("consolidative",)},
-    **{w: ("Pneumonia",) for w in plural_forms("pneumonia") + plural_forms("infection") + ("infectious",
-                                                                                       "pneumonitis")},
-    **{w: ("Atelectasis",) for w in plural_forms("atelectasis") + ("atelectatic", "collapse", "collapsed")},
-    **{w: ("Pneumothorax",) for w in plural_forms("pneumothorax")},
-    "hydropneumothorax": ("Pneumothorax", "Pleural Effusion"),
-    **{w: ("Pleural Effusion",) for w in ("hydrothorax", "hemothorax")},
-    **{w: ("Fracture",) for w in plural_forms("fracture") + ("fx",)},
-    **{w: ("Lung Opacity",) for w in (*plural_forms("opacity"), *plural_forms("opacification"), "density",
-                                       "densities", *plural_forms("infiltrate"), "infiltration", "haziness",
-                                       "airspace disease", "air space disease", "airspace opacity", "opacified")},
-    **{w: ("Lung Lesion",) for w in (*plural_forms("mass"), *plural_forms("nodule"), *plural_forms("lesion"),
-                                      *plural_forms("tumor"), *plural_forms("neoplasm"), "carcinoma", "malignancy",
-                                      "metastasis", "metastases")},
+# A finding word names its observation wherever it is (the "by word" rows of igcl.reports.labels.LABEL_RULES).
+OBSERVATION_WORDS: dict[str, frozenset[str]] = {
+    "Cardiomegaly": frozenset({"cardiomegaly"}),
+    "Edema": frozenset({"edema", "chf", "congestion", "overload", "interstitial edema"}),
+    "Consolidation": frozenset(plural_forms("consolidation") + ("consolidative",)),
+    "Pneumonia": frozenset(plural_forms("pneumonia") + plural_forms("infection") + ("infectious", "pneumonitis")),
+    "Atelectasis": frozenset(plural_forms("atelectasis") + ("atelectatic", "collapse", "collapsed")),
+    "Pneumothorax": frozenset(plural_forms("pneumothorax") + ("hydropneumothorax",)),
+    "Pleural Effusion": frozenset({"hydrothorax", "hemothorax", "hydropneumothorax"}),
+    "Fracture": frozenset(plural_forms("fracture") + ("fx",)),
+    "Lung Opacity": frozenset({*plural_forms("opacity"), *plural_forms("opacification"), "density", "densities",
+                               *plural_forms("infiltrate"), "infiltration", "haziness", "airspace disease",
+                               "air space disease", "airspace opacity", "opacified"}),
+    "Lung Lesion": frozenset({*plural_forms("mass"), *plural_forms("nodule"), *plural_forms("lesion"),
+                              *plural_forms("tumor"), *plural_forms("neoplasm"), "carcinoma", "malignancy",
+                              "metastasis", "metastases"}),
     # (CheXpert's labeler counts hardware, plates, screws, coils, valves and arthroplasties as support devices,
     # but not surgical clips, sutures, staples or sternotomy wires)
-    **{w: ("Support Devices",) for w in DEVICE_WORDS - {"clip", "suture", "staple", "rod", "cabg", "cerclage wire",
-                                                          "sternotomy wire", "wire", "filter"}
-       for w in plural_forms(w)},
+    "Support Devices": frozenset(form for w in DEVICE_WORDS - {"clip", "suture", "staple", "rod", "cabg",
+                                                                "cerclage wire", "sternotomy wire", "wire", "filter"}
+                                 for form in plural_forms(w)),
 }
 # Words that name an observation only at some anatomy: (word, anatomy) → observation.
 EFFUSION_WORDS = frozenset(plural_forms("effusion"))
