@@ -6,7 +6,7 @@
 # sizes for MIMIC; the MIMIC size and split fractions for CheXpert). Changing the evaluation set's size then
 # rewrites the CheXpert tree and everything after it, but not the pretraining data or the checkpoints.
 PHANTOM_TREES = {  # tree directory -> (igcl phantom's output option, phantom keys the tree does not read)
-    "mimic-cxr-jpg": ("--mimic-out", ("eval_train_studies", "eval_valid_studies")),
+    "mimic-cxr-jpg": ("--mimic-out", ("eval_train_studies", "eval_valid_studies", "eval_test_studies")),
     "CheXpert-v1.0-small": ("--chexpert-out",
                             ("pretrain_studies", "train_fraction", "validate_fraction", "test_fraction")),
 }

@@ -40,6 +40,7 @@ def test_cli_writes_one_tree_and_needs_at_least_one(tmp_path, capsys):
     ({"image_size": 8}, "phantom.image_size"),
     ({"lateral_fraction": 1.5}, "phantom.lateral_fraction"),
     ({"pretrain_studies": 0}, "phantom.pretrain_studies"),
+    ({"eval_test_studies": -1}, "phantom.eval_test_studies"),
     ({"train_fraction": 0.9}, "train_fraction"),
     ({"jpeg_quality": "high"}, "phantom.jpeg_quality"),
     ({"sed": 1}, "sed"),
@@ -61,4 +62,5 @@ def test_config_defaults_match_config_yaml():
     assert PhantomConfig() == PhantomConfig(**section)
     cfg = PhantomConfig()
     assert (cfg.pretrain_studies, cfg.eval_train_studies, cfg.eval_valid_studies) == (2400, 2000, 200)
+    assert cfg.eval_test_studies == 500  # the real CheXpert test set's size
     assert (cfg.train_fraction, cfg.validate_fraction, cfg.test_fraction) == (0.8, 0.05, 0.15)

@@ -7,6 +7,9 @@ from dataclasses import dataclass
 
 ON_MISSING = ("error", "skip")
 CANONICAL_VIEWS = ("PA", "AP", "LATERAL")
+# FRONTAL: a CheXpert frontal image with a blank AP/PA cell, and every CheXpert test image (its label files have no
+# AP/PA column); without it the default would drop the whole test split.
+DEFAULT_VIEWS = CANONICAL_VIEWS + ("FRONTAL",)
 
 
 @dataclass(frozen=True)
@@ -17,11 +20,11 @@ class IngestConfig:
         ``error`` stops naming the file and CSV row; ``skip`` drops the row(s) and counts them.
     views: the views the manifest keeps (after mapping: PA, AP, LATERAL, or another value upper-cased, e.g.
         ``AP AXIAL``; MIMIC rows with an empty ViewPosition are ``UNKNOWN``, CheXpert frontal images with an
-        empty AP/PA are ``FRONTAL``).
+        empty AP/PA and CheXpert test frontal images are ``FRONTAL``).
     """
 
     on_missing: str = "error"
-    views: tuple[str, ...] = CANONICAL_VIEWS
+    views: tuple[str, ...] = DEFAULT_VIEWS
 
     def __post_init__(self) -> None:
         if self.on_missing not in ON_MISSING:

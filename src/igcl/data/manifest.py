@@ -28,7 +28,7 @@ from igcl.config import to_dict
 from igcl.io import sidecar_path, write_sidecar
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.shards.schema import LABELS_STRUCT, MANIFEST_SCHEMA, write_table
-from igcl.data.ingest_config import CANONICAL_VIEWS, ON_MISSING, IngestConfig  # noqa: F401 (re-exported)
+from igcl.data.ingest_config import CANONICAL_VIEWS, DEFAULT_VIEWS, ON_MISSING, IngestConfig  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +196,13 @@ def existing(root: Path, relative: pl.Series, *, desc: str, threads: int = LISTI
     (network file systems especially), and batches keep the pool's per-task overhead small.
     """
     folders = relative.str.replace(r"/[^/]*$", "").unique().sort().to_list()
+    names = list_folders(root, folders, desc=desc, threads=threads)
+    return relative.is_in(names.implode())
+
+
+def list_folders(root: Path, folders: list[str], *, desc: str, threads: int = LISTING_THREADS) -> pl.Series:
+    """``folder/name`` (posix, below ``root``) of every entry of every folder in ``folders``; a missing folder
+    lists nothing. Batches of folders over a thread pool (see :func:`existing`)."""
     batches = [folders[i:i + LISTING_BATCH] for i in range(0, len(folders), LISTING_BATCH)]
     names: list[str] = []
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -204,7 +211,7 @@ def existing(root: Path, relative: pl.Series, *, desc: str, threads: int = LISTI
             for batch, listing in zip(batches, listings):
                 names.extend(listing)
                 bar.update(len(batch))
-    return relative.is_in(pl.Series(names, dtype=pl.String).implode())
+    return pl.Series(names, dtype=pl.String)
 
 
 def handle_missing(df: pl.DataFrame, present: pl.Series, *, on_missing: str, describe: pl.Expr, what: str,

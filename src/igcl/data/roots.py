@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from igcl.data.columns import CHEXPERT_CSVS, MIMIC_CHEXPERT_CSV, MIMIC_METADATA_CSV, MIMIC_SPLIT_CSV
+from igcl.data.columns import CHEXPERT_CSVS, CHEXPERT_TEST_CSVS, MIMIC_CHEXPERT_CSV, MIMIC_METADATA_CSV, MIMIC_SPLIT_CSV
 
 # What a "null" looks like once it has passed through a command line (``--config data={mimic_root: null}`` gives
 # the string "null"): all of these mean "no root: use the phantom".
@@ -23,18 +23,22 @@ NULL_STRINGS = frozenset({"", "null", "none", "~"})
 
 @dataclass(frozen=True)
 class RootLayout:
-    """The entries a data set's root holds: ``files`` must be files, ``folders`` folders."""
+    """The entries a data set's root holds: ``files`` must be files, ``folders`` folders; ``optional_files`` may be
+    absent, but one that is there must be a file."""
 
     description: str
     files: tuple[str, ...] = ()
     folders: tuple[str, ...] = ()
+    optional_files: tuple[str, ...] = ()
 
 
 LAYOUTS: dict[str, RootLayout] = {
     "mimic_root": RootLayout("a MIMIC-CXR-JPG 2.0.0 root", files=(MIMIC_METADATA_CSV, MIMIC_SPLIT_CSV,
                                                                    MIMIC_CHEXPERT_CSV), folders=("files",)),
     "mimic_reports_root": RootLayout("a MIMIC-CXR reports root (files/pXX/pSUBJECT/sSTUDY.txt)", folders=("files",)),
-    "chexpert_root": RootLayout("a CheXpert-v1.0 or CheXpert-v1.0-small root", files=CHEXPERT_CSVS),
+    # the test labels (test_labels.csv or groundtruth.csv) are read when present; most downloads lack them
+    "chexpert_root": RootLayout("a CheXpert-v1.0 or CheXpert-v1.0-small root", files=CHEXPERT_CSVS,
+                                optional_files=CHEXPERT_TEST_CSVS),
 }
 
 
@@ -56,7 +60,9 @@ def layout_problems(path: Path, layout: RootLayout) -> list[str]:
         return ["it is not a folder"]
     missing = [name for name in layout.files if not (path / name).is_file()]
     missing += [f"{name}/" for name in layout.folders if not (path / name).is_dir()]
-    return [f"missing {', '.join(missing)}"] if missing else []
+    problems = [f"missing {', '.join(missing)}"] if missing else []
+    not_files = [name for name in layout.optional_files if (path / name).exists() and not (path / name).is_file()]
+    return problems + [f"{name} is not a file" for name in not_files]
 
 
 def check_data_roots(data: Mapping[str, Any], where: str = "data") -> dict[str, str | None]:

@@ -107,7 +107,7 @@ def test_same_inputs_give_byte_identical_manifests_that_round_trip(root: Path, t
     assert read_table(first, MANIFEST_SCHEMA).equals(build.table)
     meta = json.loads(sidecar_path(first).read_text())
     assert meta["rows"]["kept"] == 6 and meta["rows"]["unlabelled_studies"] == 1
-    assert meta["config"] == {"on_missing": "error", "views": ["PA", "AP", "LATERAL"]}
+    assert meta["config"] == {"on_missing": "error", "views": ["PA", "AP", "LATERAL", "FRONTAL"]}
 
 
 # --- bad input: every error names the file and row or study, and leaves nothing behind ----------------------------

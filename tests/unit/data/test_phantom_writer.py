@@ -24,7 +24,13 @@ CHEXPERT_HEADER = ("Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardi
                    "Lung Lesion,Edema,Consolidation,Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,Pleural Other,"
                    "Fracture,Support Devices")
 
-TINY = dict(pretrain_studies=14, eval_train_studies=8, eval_valid_studies=5, image_size=64, lateral_fraction=0.5)
+TEST_HEADER = ("Path,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,Lung Lesion,Edema,Consolidation,"
+               "Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,Pleural Other,Fracture,Support Devices")
+READERS_HEADER = "reader,pathology,fpr,tpr"
+TEST_FILES = ("test_labels.csv", "phantom_radiologists.csv", "test/")
+
+TINY = dict(pretrain_studies=14, eval_train_studies=8, eval_valid_studies=5, eval_test_studies=7, image_size=64,
+            lateral_fraction=0.5)
 
 
 def make(root: Path, threads: int = 1, **overrides) -> tuple[Path, Path]:
@@ -98,6 +104,7 @@ def test_headers_are_the_official_ones(trees):
     assert header(mimic / "mimic-cxr-2.0.0-chexpert.csv.gz") == MIMIC_CHEXPERT_HEADER
     assert header(chexpert / "train.csv") == CHEXPERT_HEADER
     assert header(chexpert / "valid.csv") == CHEXPERT_HEADER
+    assert header(chexpert / "test_labels.csv") == TEST_HEADER
 
 
 def test_mimic_tree_layout_ids_and_reports(trees):
@@ -177,3 +184,99 @@ def test_failed_generation_leaves_no_tree(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="disk full"):
         make(tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the test split and its simulated readers ---------------------------------------------------------------------
+
+
+def without_test(tree_digest: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tree_digest.items() if not k.startswith(TEST_FILES)}
+
+
+def read_readers(path: Path) -> list[dict[str, str]]:
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("# ") and lines[1] == READERS_HEADER
+    return list(csv.DictReader(io.StringIO("\n".join(lines[1:]))))
+
+
+def test_test_split_is_frontal_only_one_patient_per_study_with_truth_labels(trees):
+    _, chexpert = trees
+    test = read_csv(chexpert / "test_labels.csv")
+    assert [r["Path"] for r in test] == [f"test/patient{64741 + i}/study1/view1_frontal.jpg" for i in range(7)]
+    observations = TEST_HEADER.split(",")[1:]
+    assert {row[c] for row in test for c in observations} <= {"1.0", "0.0"}
+    assert sorted(p.name for p in (chexpert / "test").rglob("*") if p.is_file()) == \
+        sorted(["view1_frontal.jpg", "view1_frontal.masks.npz"] * 7)
+    for row in test:
+        masks = np.load((chexpert / row["Path"]).with_suffix(".masks.npz"))
+        assert all(row[key.split("|")[0]] == "1.0" for key in masks.files)  # a drawn finding is true
+
+
+def test_adding_or_resizing_the_test_split_leaves_train_and_valid_byte_identical(trees, tmp_path):
+    _, chexpert = trees
+    none = tmp_path / "none" / "CheXpert-v1.0-small"
+    counts = generate_phantom(PhantomConfig(**{**TINY, "eval_test_studies": 0}), None, none)
+    assert digest(none) == without_test(digest(chexpert))
+    assert not (none / "test_labels.csv").exists() and not (none / "phantom_radiologists.csv").exists()
+    assert counts["chexpert_test_studies"] == 0 and "chexpert_test_reader_rows" not in counts
+    more = tmp_path / "more" / "CheXpert-v1.0-small"
+    generate_phantom(PhantomConfig(**{**TINY, "eval_test_studies": 9}), None, more)
+    assert without_test(digest(more)) == without_test(digest(chexpert))
+    first = {k: v for k, v in digest(chexpert).items() if k.startswith("test/")}
+    assert {k: v for k, v in digest(more).items() if k in first} == first  # the first 7 test studies too
+
+
+def test_a_500_study_test_split_has_the_real_sets_patient_ids(tmp_path):
+    cfg = PhantomConfig(eval_train_studies=1, eval_valid_studies=1, eval_test_studies=500, image_size=32)
+    tree = tmp_path / "CheXpert-v1.0-small"
+    counts = generate_phantom(cfg, None, tree, threads=2)
+    test = read_csv(tree / "test_labels.csv")
+    assert [r["Path"].split("/")[1] for r in test] == [f"patient{n}" for n in range(64741, 65241)]
+    assert counts["chexpert_test_images"] == counts["chexpert_test_studies"] == 500
+    assert all((tree / r["Path"]).is_file() for r in test)
+
+
+def test_test_patients_start_after_the_last_eval_patient_when_those_reach_64741(tmp_path, monkeypatch):
+    import igcl.data.phantom.writer as writer
+
+    monkeypatch.setattr(writer, "TEST_FIRST_PATIENT", 2)  # as if train and valid had 64,740+ patients
+    tree = tmp_path / "CheXpert-v1.0-small"
+    generate_phantom(PhantomConfig(**TINY), None, tree)
+    eval_patients = {r["Path"].split("/")[2] for name in ("train.csv", "valid.csv") for r in read_csv(tree / name)}
+    last = max(int(p.removeprefix("patient")) for p in eval_patients)
+    assert [r["Path"].split("/")[1] for r in read_csv(tree / "test_labels.csv")] == \
+        [f"patient{last + 1 + i:05d}" for i in range(7)]
+
+
+def test_readers_csv_holds_the_rates_their_reads_achieve_against_the_written_labels(trees):
+    from igcl.data.phantom.readers import operating_points, simulate_reads
+    from igcl.labels import COMPETITION_PATHOLOGIES
+
+    _, chexpert = trees
+    rows = read_readers(chexpert / "phantom_radiologists.csv")
+    assert [(r["reader"], r["pathology"]) for r in rows] == \
+        [(f"reader_{k}", p) for k in (1, 2, 3) for p in COMPETITION_PATHOLOGIES]
+    truth = np.array([[float(r[p]) for p in COMPETITION_PATHOLOGIES] for r in read_csv(chexpert / "test_labels.csv")])
+    points = operating_points(simulate_reads(TINY.get("seed", 0), truth), truth)
+    for k, row in enumerate(rows):
+        expected = points[k // 5, k % 5]
+        for value, want in zip((row["fpr"], row["tpr"]), expected):
+            if np.isnan(want):
+                assert value == ""  # no negative (or positive) test image for this pathology
+            else:
+                assert 0.0 <= float(value) <= 1.0 and float(value) == pytest.approx(want, abs=5e-7)
+
+
+def test_simulated_readers_are_plausible_radiologists_and_seeded():
+    from igcl.data.phantom.readers import FPR_RANGE, TPR_RANGE, operating_points, simulate_reads
+
+    truth = (np.random.default_rng(5).random((20000, 5)) < 0.3).astype(float)
+    reads = simulate_reads(0, truth)
+    assert reads.shape == (3, 5, 20000) and np.array_equal(reads, simulate_reads(0, truth))
+    assert not np.array_equal(reads, simulate_reads(1, truth))
+    assert np.array_equal(simulate_reads(0, truth[:50]), reads[:, :, :50])  # image i's read does not depend on N
+    fpr, tpr = operating_points(reads, truth).transpose(2, 0, 1)
+    assert (fpr > FPR_RANGE[0] - 0.02).all() and (fpr < FPR_RANGE[1] + 0.02).all()
+    assert (tpr > TPR_RANGE[0] - 0.02).all() and (tpr < TPR_RANGE[1] + 0.02).all()
+    none_positive = operating_points(simulate_reads(0, np.zeros((4, 5))), np.zeros((4, 5)))
+    assert np.isnan(none_positive[..., 1]).all() and not np.isnan(none_positive[..., 0]).any()

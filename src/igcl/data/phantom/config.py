@@ -12,13 +12,16 @@ class PhantomConfig:
 
     ``pretrain_studies`` MIMIC-CXR-like studies (one report, a frontal image and, with chance
     ``lateral_fraction``, a lateral) are split by subject into train/validate/test with the given fractions;
-    ``eval_train_studies`` / ``eval_valid_studies`` CheXpert-like studies go to train.csv / valid.csv.
+    ``eval_train_studies`` / ``eval_valid_studies`` CheXpert-like studies go to train.csv / valid.csv, and
+    ``eval_test_studies`` CheXpert-test-like studies (one patient and one frontal image each) to test_labels.csv,
+    with the simulated readers of phantom_radiologists.csv; 0 writes no test split.
     """
 
     seed: int = 0
     pretrain_studies: int = 2400
     eval_train_studies: int = 2000
     eval_valid_studies: int = 200
+    eval_test_studies: int = 500
     image_size: int = 256
     lateral_fraction: float = 0.3
     jpeg_quality: int = 90
@@ -28,13 +31,14 @@ class PhantomConfig:
     max_studies_per_subject: int = 3
 
     def __post_init__(self) -> None:
-        for key in ("seed", "pretrain_studies", "eval_train_studies", "eval_valid_studies", "image_size",
-                    "jpeg_quality", "max_studies_per_subject"):
+        for key in ("seed", "pretrain_studies", "eval_train_studies", "eval_valid_studies", "eval_test_studies",
+                    "image_size", "jpeg_quality", "max_studies_per_subject"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"phantom.{key}: expected an integer, got {value!r}")
-        if self.seed < 0:
-            raise ValueError(f"phantom.seed: must be >= 0, got {self.seed}")
+        for key in ("seed", "eval_test_studies"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"phantom.{key}: must be >= 0, got {getattr(self, key)}")
         for key in ("pretrain_studies", "eval_train_studies", "eval_valid_studies", "max_studies_per_subject"):
             if getattr(self, key) < 1:
                 raise ValueError(f"phantom.{key}: must be >= 1, got {getattr(self, key)}")

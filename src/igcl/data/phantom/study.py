@@ -3,8 +3,10 @@
 Every study is a pure function of ``(seed, dataset, index)`` plus its subject's attributes (a pure function of
 ``(seed, dataset, subject index)``), so workers in a process pool produce identical studies in any order.
 
-Datasets: ``MIMIC`` (0) the pretraining tree, ``CHEXPERT_TRAIN`` (1) and ``CHEXPERT_VALID`` (2) the evaluation
-trees. The MIMIC tree is one acquisition site ("mimic"), the CheXpert trees another ("chexpert").
+Datasets: ``MIMIC`` (0) the pretraining tree, ``CHEXPERT_TRAIN`` (1), ``CHEXPERT_VALID`` (2) and ``CHEXPERT_TEST``
+(3) the evaluation tree's splits. The MIMIC tree is one acquisition site ("mimic"), the CheXpert splits another
+("chexpert"). Each dataset has its own streams, so adding the test split (or resizing it) leaves every train and
+valid study as it was.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from igcl.data.phantom.render import Anatomy, ImageSpec, sample_anatomy
 from igcl.data.phantom.reports import write_report
 from igcl.data.phantom.sites import sample_nuisance
 
-MIMIC, CHEXPERT_TRAIN, CHEXPERT_VALID = 0, 1, 2
-SITE_OF = {MIMIC: "mimic", CHEXPERT_TRAIN: "chexpert", CHEXPERT_VALID: "chexpert"}
-# Streams under (seed, dataset): subject table, per-subject attributes, per-study content.
+MIMIC, CHEXPERT_TRAIN, CHEXPERT_VALID, CHEXPERT_TEST = 0, 1, 2, 3
+SITE_OF = {MIMIC: "mimic", CHEXPERT_TRAIN: "chexpert", CHEXPERT_VALID: "chexpert", CHEXPERT_TEST: "chexpert"}
+# Streams under (seed, dataset): subject table, per-subject attributes, per-study content, and (CHEXPERT_TEST only)
+# the simulated readers of igcl.data.phantom.readers.
 _TABLE, _SUBJECT, _STUDY = 0, 1, 2
+READERS_STREAM = 3
 
 
 @dataclass(frozen=True)
@@ -120,11 +124,12 @@ def _dicom_id(rng: np.random.Generator) -> str:
 
 def sample_study(cfg: PhantomConfig, dataset: int, index: int, subject: Subject, order: int) -> Study:
     """Sample study ``index`` of ``dataset`` (the ``order``-th study of ``subject``): findings, report, labels,
-    and the render specs of its frontal image and (with chance ``cfg.lateral_fraction``) a lateral."""
+    and the render specs of its frontal image and (with chance ``cfg.lateral_fraction``; never for CHEXPERT_TEST,
+    whose studies are frontal only) a lateral."""
     rng = np.random.default_rng([cfg.seed, dataset, _STUDY, index])
     p_ap = 0.45 if dataset == MIMIC else 0.6
     projection = "AP" if rng.random() < p_ap else "PA"
-    lateral = rng.random() < cfg.lateral_fraction
+    lateral = rng.random() < cfg.lateral_fraction and dataset != CHEXPERT_TEST  # the draw is made either way
     findings = sample_findings(rng, has_prior=order > 0, portable=projection == "AP")
     report = write_report(findings, rng, projection=projection, lateral=lateral, sex=subject.sex) \
         if dataset == MIMIC else ""

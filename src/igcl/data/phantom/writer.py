@@ -14,11 +14,25 @@ CheXpert tree (``chexpert_out``)::
     train.csv, valid.csv   Path, Sex, Age, Frontal/Lateral, AP/PA, 14 labels
     train/patient00001/study1/view1_frontal.jpg (+ view2_lateral.jpg, + <stem>.masks.npz)
     valid/patient00301/study1/view1_frontal.jpg
+    test_labels.csv        Path, 14 labels (CheXlocalize's layout of the CheXpert test set; eval_test_studies > 0)
+    test/patient64741/study1/view1_frontal.jpg (+ view1_frontal.masks.npz)
+    phantom_radiologists.csv   reader, pathology, fpr, tpr (simulated readers; the phantom's own, see below)
 
-``Path`` is relative to the tree's parent and starts with the tree's own directory name (``CheXpert-v1.0-small``
-in the pipeline), exactly as the real CSVs. train.csv labels are what a labeler reads from the (unwritten)
-report, with -1.0 and blanks; valid.csv labels are the image truth, 1.0 / 0.0 only, as CheXpert's radiologist
-consensus validation set.
+train.csv / valid.csv ``Path`` is relative to the tree's parent and starts with the tree's own directory name
+(``CheXpert-v1.0-small`` in the pipeline), exactly as the real CSVs; test_labels.csv's is relative to the tree,
+as CheXlocalize's. train.csv labels are what a labeler reads from the (unwritten) report, with -1.0 and blanks;
+valid.csv and test_labels.csv labels are the image truth, 1.0 / 0.0 only, as CheXpert's radiologist consensus
+sets.
+
+The test split (``eval_test_studies`` studies, 500 like the real one; 0 writes none) has one patient per study,
+numbered from patient64741 as the real test set (or after the last train/valid patient, should those reach it),
+each with a single study1 and a single frontal image, view1_frontal.jpg. Frontal only: the evaluation and
+CheXlocalize's localization read frontal images only, so a lateral would cost rendering and be dropped; and
+test_labels.csv has no AP/PA column, so ingest calls each image FRONTAL. Its studies come from their own dataset
+stream (``CHEXPERT_TEST``), so adding or resizing the test split leaves train.csv, valid.csv and their images
+byte-identical. ``phantom_radiologists.csv`` (written with the test split; not part of any real layout) holds three
+simulated readers' operating points on it, one row per reader and competition pathology: see
+:mod:`igcl.data.phantom.readers`.
 
 Lesion masks: ``<image stem>.masks.npz`` beside every image (possibly with no arrays), a NumPy ``.npz`` archive
 with one boolean array of the image's shape [size, size] per drawn finding, keyed ``Observation|location``
@@ -49,18 +63,22 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from igcl.data.columns import (CHEXPERT_COLUMNS, CHEXPERT_CSVS, MIMIC_CHEXPERT_COLUMNS, MIMIC_CHEXPERT_CSV,
-                               MIMIC_METADATA_COLUMNS, MIMIC_METADATA_CSV, MIMIC_SPLIT_COLUMNS, MIMIC_SPLIT_CSV)
+from igcl.data.columns import (CHEXPERT_COLUMNS, CHEXPERT_CSVS, CHEXPERT_TEST_COLUMNS, CHEXPERT_TEST_CSV,
+                               CHEXPERT_TEST_SPLIT, MIMIC_CHEXPERT_COLUMNS, MIMIC_CHEXPERT_CSV, MIMIC_METADATA_COLUMNS,
+                               MIMIC_METADATA_CSV, MIMIC_SPLIT_COLUMNS, MIMIC_SPLIT_CSV, PHANTOM_READERS_CSV)
 from igcl.data.phantom.config import PhantomConfig
+from igcl.data.phantom.readers import write_readers_csv
 from igcl.data.phantom.render import render
-from igcl.data.phantom.study import (CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable, sample_study,
-                                     sample_subject, subject_table)
+from igcl.data.phantom.study import (CHEXPERT_TEST, CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable,
+                                     sample_study, sample_subject, subject_table)
+from igcl.labels import COMPETITION_PATHOLOGIES
 from igcl.io import atomic_dir
 from igcl.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
 WINDOW = 1024  # studies in flight at once: bounds memory whatever the data set size
+TEST_FIRST_PATIENT = 64741  # the real CheXpert test set's first patient (valid: 64541-64740, test: 64741-65240)
 VIEW_CODE = {"PA": "postero-anterior", "AP": "antero-posterior", "LATERAL": "lateral"}
 PROCEDURE = {("PA", True): "CHEST (PA AND LAT)", ("PA", False): "CHEST (PA)", ("AP", True): "CHEST (PORTABLE AP)",
              ("AP", False): "CHEST (PORTABLE AP)"}
@@ -122,6 +140,7 @@ class _Job:
     chexpert_root: Path | None
     chexpert_prefix: str
     tables: dict[int, SubjectTable]
+    test_first_patient: int = TEST_FIRST_PATIENT
 
 
 _JOB: _Job | None = None
@@ -186,11 +205,24 @@ def _chexpert_study(job: _Job, dataset: int, index: int) -> StudyRows:
     return rows
 
 
+def _chexpert_test_study(job: _Job, index: int) -> StudyRows:
+    """Test study ``index``: its own patient, study1, one frontal image; labels the image truth."""
+    study = sample_study(job.cfg, CHEXPERT_TEST, index, sample_subject(job.cfg, CHEXPERT_TEST, index), 0)
+    relative = f"{CHEXPERT_TEST_SPLIT}/patient{job.test_first_patient + index:05d}/study1"
+    _save_images(study, job.chexpert_root / relative, ["view1_frontal"], job.cfg.jpeg_quality)
+    rows = StudyRows(CHEXPERT_TEST, images=len(study.images))
+    rows.chexpert.append([f"{relative}/view1_frontal.jpg"]
+                         + [format_label(study.truth[c]) for c in CHEXPERT_TEST_COLUMNS[1:]])
+    return rows
+
+
 def _run(task: tuple[int, int]) -> StudyRows:
     assert _JOB is not None, "worker not initialised"
     dataset, index = task
     if dataset == MIMIC:
         return _mimic_study(_JOB, index)
+    if dataset == CHEXPERT_TEST:
+        return _chexpert_test_study(_JOB, index)
     return _chexpert_study(_JOB, dataset, index)
 
 
@@ -218,14 +250,17 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
         raise ValueError("generate_phantom: give mimic_out, chexpert_out or both")
     sizes = {MIMIC: cfg.pretrain_studies if mimic_out is not None else 0,
              CHEXPERT_TRAIN: cfg.eval_train_studies if chexpert_out is not None else 0,
-             CHEXPERT_VALID: cfg.eval_valid_studies if chexpert_out is not None else 0}
-    tables = {ds: subject_table(cfg, ds, n) for ds, n in sizes.items() if n}
+             CHEXPERT_VALID: cfg.eval_valid_studies if chexpert_out is not None else 0,
+             CHEXPERT_TEST: cfg.eval_test_studies if chexpert_out is not None else 0}
+    # test patients have one study each: no subject table
+    tables = {ds: subject_table(cfg, ds, n) for ds, n in sizes.items() if n and ds != CHEXPERT_TEST}
+    eval_patients = sum(tables[ds].n_subjects for ds in (CHEXPERT_TRAIN, CHEXPERT_VALID) if ds in tables)
     global _JOB
     with ExitStack() as stack:
         mimic_tmp = stack.enter_context(atomic_dir(Path(mimic_out))) if mimic_out is not None else None
         chexpert_tmp = stack.enter_context(atomic_dir(Path(chexpert_out))) if chexpert_out is not None else None
         _JOB = _Job(cfg, mimic_tmp, chexpert_tmp, Path(chexpert_out).name if chexpert_out is not None else "",
-                    tables)
+                    tables, max(TEST_FIRST_PATIENT, eval_patients + 1))
         writers: dict = {}
         if mimic_tmp is not None:
             writers |= {
@@ -238,11 +273,17 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
                 CHEXPERT_TRAIN: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[0], CHEXPERT_COLUMNS, compress=False),
                 CHEXPERT_VALID: CsvWriter(chexpert_tmp / CHEXPERT_CSVS[1], CHEXPERT_COLUMNS, compress=False),
             }
+            if sizes[CHEXPERT_TEST]:
+                writers[CHEXPERT_TEST] = CsvWriter(chexpert_tmp / CHEXPERT_TEST_CSV, CHEXPERT_TEST_COLUMNS,
+                                                   compress=False)
         tasks = [(ds, i) for ds, n in sizes.items() for i in range(n)]
-        images = {MIMIC: 0, CHEXPERT_TRAIN: 0, CHEXPERT_VALID: 0}
+        images = dict.fromkeys(sizes, 0)
+        # the test labels as written, competition pathologies only: what the simulated readers are scored against
+        test_truth: list[list[float]] = []
+        truth_columns = [CHEXPERT_TEST_COLUMNS.index(name) for name in COMPETITION_PATHOLOGIES]
         try:
-            log.info("phantom: %d MIMIC-like, %d + %d CheXpert-like studies at %d px, %d process(es)",
-                     *sizes.values(), cfg.image_size, threads)
+            log.info("phantom: %d MIMIC-like, %d + %d + %d CheXpert-like (train, valid, test) studies at %d px, "
+                     "%d process(es)", *sizes.values(), cfg.image_size, threads)
             for rows in tqdm(_results(tasks, threads), total=len(tasks), desc="phantom studies", unit="study",
                              mininterval=2.0):
                 images[rows.dataset] += rows.images
@@ -256,6 +297,8 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
                 else:
                     for row in rows.chexpert:
                         writers[rows.dataset].write(row)
+                    if rows.dataset == CHEXPERT_TEST:
+                        test_truth += [[float(row[k]) for k in truth_columns] for row in rows.chexpert]
         finally:
             for writer in writers.values():
                 writer.close()
@@ -268,6 +311,11 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
             counts |= {"chexpert_train_images": writers[CHEXPERT_TRAIN].rows,
                        "chexpert_valid_images": writers[CHEXPERT_VALID].rows,
                        "chexpert_train_studies": sizes[CHEXPERT_TRAIN],
-                       "chexpert_valid_studies": sizes[CHEXPERT_VALID]}
+                       "chexpert_valid_studies": sizes[CHEXPERT_VALID],
+                       "chexpert_test_images": images[CHEXPERT_TEST],
+                       "chexpert_test_studies": sizes[CHEXPERT_TEST]}
+            if sizes[CHEXPERT_TEST]:
+                counts["chexpert_test_reader_rows"] = write_readers_csv(
+                    chexpert_tmp / PHANTOM_READERS_CSV, cfg.seed, np.array(test_truth, dtype=np.float64))
     log.info("phantom: wrote %s", counts)
     return counts
