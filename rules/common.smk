@@ -138,6 +138,27 @@ def get_chexpert_root():
     return f"{PHANTOM_ROOT}/CheXpert-v1.0-small" if uses_phantom("chexpert") else DATA_ROOTS["chexpert_root"]
 
 
+# evaluate.radiologists: auto resolves to the readers that read the images being tested, or to none
+PHANTOM_READERS = "phantom_radiologists.csv"  # written by the phantom beside its CheXpert test split
+SHIPPED_READERS = "src/igcl/evaluate/data/chexpert_test_radiologists.csv"  # published CheXpert-test radiologists
+CHEXPERT_TEST_FILES = ("test_labels.csv", "groundtruth.csv")  # the released CheXpert test labels
+
+
+def get_radiologists_csv():
+    """The reader CSV the evaluate jobs compare with, or None. ``auto``: the phantom's simulated readers when the
+    phantom writes a test split; the shipped published readers when a real CheXpert root has the released test
+    labels (those radiologists read exactly those images); otherwise none."""
+    value = str(config["evaluate"]["radiologists"])
+    if value.lower() == "none":
+        return None
+    if value != "auto":
+        return value
+    if uses_phantom("chexpert"):
+        return f"{get_chexpert_root()}/{PHANTOM_READERS}" if config["phantom"].get("eval_test_studies", 0) else None
+    root = Path(get_chexpert_root())
+    return SHIPPED_READERS if any((root / name).is_file() for name in CHEXPERT_TEST_FILES) else None
+
+
 def get_final_outputs():
     # get_report_outputs is defined in rules/report.smk; this runs when `rule all` is read, after every include.
     return get_report_outputs()

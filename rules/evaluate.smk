@@ -1,11 +1,12 @@
 # Stage 5: downstream evaluation of each (method, pretraining seed) checkpoint: CheXpert linear probe (1/10/100 %
-# labels × sampling seeds), few-shot, optional fine-tuning, and MIMIC test-split image→report retrieval; AUROC with
-# bootstrap CIs -> results/eval/{method}/seed{seed}/.
+# labels × sampling seeds), few-shot, optional fine-tuning, zero-shot prompts, thresholded metrics and radiologist
+# operating points (on CheXpert test, when the data have it), and MIMIC test-split image→report retrieval; AUROC
+# with bootstrap CIs -> results/eval/{method}/seed{seed}/.
 
 
 def get_evaluate_outputs(method="{method}", seed="{seed}"):
     """The tables one evaluate job writes (finetune.parquet only when evaluate.finetune.enabled)."""
-    names = ["linear", "fewshot", "retrieval", "scores"]
+    names = ["linear", "fewshot", "retrieval", "scores", "zeroshot", "thresholds", "radiologists"]
     if config["evaluate"]["finetune"]["enabled"]:
         names.append("finetune")
     return [f"results/eval/{method}/seed{seed}/{name}.parquet" for name in names]
@@ -32,7 +33,17 @@ def get_evaluate_input(wildcards):
                 inputs["node_features"] = features
         if entry.report_side == TEXT:
             inputs["manifest"] = "data/manifests/pretrain.parquet"
+    readers = get_radiologists_csv()
+    if readers is not None and not readers.startswith(f"{PHANTOM_ROOT}/"):
+        # a user's or the shipped file: an edit reruns the evaluation. The phantom's lies inside the phantom
+        # tree (a directory output, upstream of every evaluation already), so it travels as a param only.
+        inputs["radiologists"] = readers
     return inputs
+
+
+def get_evaluate_radiologists_arg(wildcards):
+    readers = get_radiologists_csv()
+    return "" if readers is None else f"--radiologists {shlex.quote(readers)}"
 
 
 def get_evaluate_retrieval_args(wildcards, input):
@@ -62,6 +73,7 @@ rule evaluate:
         base=lambda wildcards: base_method(wildcards.method),
         out="results/eval/{method}/seed{seed}",
         retrieval=get_evaluate_retrieval_args,
+        radiologists=get_evaluate_radiologists_arg,
     wildcard_constraints:
         method=METHOD_PATTERN,
         seed=r"\d+",
@@ -73,4 +85,4 @@ rule evaluate:
     shell:
         "igcl evaluate --settings {params.settings} --runtime {RUNTIME[evaluate]} --method {params.base} "
         "--label {wildcards.method} --checkpoint {params.checkpoint_dir} --eval-images {input.eval_images} "
-        "--eval-index {input.eval_index} {params.retrieval} --out {params.out} --threads {threads} --log {log}"
+        "--eval-index {input.eval_index} {params.retrieval} {params.radiologists} --out {params.out} --threads {threads} --log {log}"

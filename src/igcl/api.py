@@ -22,6 +22,7 @@ import torch
 
 from igcl.data.images import normalize_images
 from igcl.evaluate.features import prepare_batch
+from igcl.evaluate.zeroshot import prompt_pair_probability
 from igcl.methods import GRAPHS, get_method
 from igcl.models.checkpoint import Pretrained, load_pretrained
 
@@ -97,11 +98,6 @@ class Model:
         pos = image_vectors @ self.embed_reports(texts=list(positive)).T
         neg = image_vectors @ self.embed_reports(texts=list(negative)).T
         return prompt_pair_probability(pos, neg, temperature)
-
-
-def prompt_pair_probability(positive: np.ndarray, negative: np.ndarray, temperature: float) -> np.ndarray:
-    """``exp(p/t) / (exp(p/t) + exp(n/t))`` elementwise, computed stably as ``sigmoid((p - n) / t)``."""
-    return 1.0 / (1.0 + np.exp(-(np.asarray(positive) - np.asarray(negative)) / temperature))
 
 
 def load(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Model:

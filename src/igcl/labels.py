@@ -31,3 +31,7 @@ COMPETITION_PATHOLOGIES: tuple[str, ...] = (
 )
 
 POSITIVE, NEGATIVE, UNCERTAIN = 1.0, 0.0, -1.0
+
+# RadGraph's entity labels and relations (../shared/RADGRAPH_SCHEMA.md): the graph shards' vocabulary.
+ENTITY_LABELS: tuple[str, ...] = ("OBS-DP", "OBS-U", "OBS-DA", "ANAT-DP")
+RELATIONS: tuple[str, ...] = ("modify", "located_at", "suggestive_of")

@@ -60,7 +60,14 @@ def test_evaluate_igcl_writes_every_table_and_reuses_features(inputs, tmp_path):
     assert {(r["k"], r["seed"]) for r in means} == {(1, 0), (1, 1), (5, 0), (5, 1)}
     assert all(r["n"] == 15 and 0 <= r["precision"] <= 1 for r in means)  # 3 per class × 5
     scores = pq.read_table(out / "scores.parquet")
-    assert set(scores.column("task").to_pylist()) == {"linear", "fewshot"}
+    assert set(scores.column("task").to_pylist()) == {"linear", "fewshot", "zeroshot"}
+    assert set(scores.column("split").to_pylist()) == {"valid"}  # no test split in these data
+    zeroshot = pq.read_table(out / "zeroshot.parquet").to_pylist()
+    assert {(r["metric"], r["pathology"]) for r in zeroshot} == {
+        *(("auroc", p) for p in (*COMPETITION_PATHOLOGIES, "mean")), ("accuracy", "all")}
+    assert "parsed graphs of 'pleural effusion'/'no pleural effusion'" in zeroshot[0]["prompts"]
+    assert pq.read_table(out / "thresholds.parquet").num_rows == 0  # valid is the test split: no threshold split
+    assert pq.read_table(out / "radiologists.parquet").num_rows == 0
     assert not (out / "finetune.parquet").exists()
     meta = json.loads((out / "linear.parquet.meta.json").read_text())
     assert meta["method"] == "igcl" and meta["data"]["features_cached"] is False
@@ -130,3 +137,42 @@ def test_bad_settings_name_the_key(inputs, tmp_path):
         main(argv(inputs, "igcl", tmp_path, tmp_path / "o", settings={"uncertain": "maybe"}))
     with pytest.raises(ValueError, match=r"evaluate.linear: unknown key\(s\) \['fraction'\]"):
         main(argv(inputs, "igcl", tmp_path, tmp_path / "o", settings={"linear": {"fraction": [0.1]}}))
+
+
+READERS = """# source: two made-up readers for this test
+reader,pathology,fpr,tpr
+r1,Cardiomegaly,0.1,0.6
+r1,Edema,0.2,0.7
+r2,Cardiomegaly,0.3,0.9
+"""
+
+
+@pytest.mark.slow
+def test_a_test_split_gets_thresholds_and_reader_comparisons(tmp_path):
+    """With a CheXpert test split the probes test on it, valid chooses the thresholds, and readers are compared."""
+    npy, index = make_eval_shard(tmp_path / "images", n_test_patients=30)
+    data = {"eval_images": npy, "eval_index": index, **make_retrieval_inputs(tmp_path / "mimic")}
+    readers = tmp_path / "readers.csv"
+    readers.write_text(READERS)
+    checkpoint = save_checkpoint(tmp_path / "ckpt", "convirt")
+    out = tmp_path / "eval" / "convirt"
+    settings = {**SETTINGS, "seeds": [0], "fewshot": {"k": [1]}}
+    assert main(argv(data, "convirt", checkpoint, out, settings=settings) + ["--radiologists", str(readers)]) == 0
+    scores = pq.read_table(out / "scores.parquet").to_pylist()
+    assert {r["split"] for r in scores} == {"test"}
+    test_rows = {r["row"] for r in scores}
+    index_rows = pq.read_table(index).to_pylist()
+    assert {r["split"] for r in index_rows if r["row"] in test_rows} == {"test"}
+    thresholds = pq.read_table(out / "thresholds.parquet").to_pylist()
+    assert {r["task"] for r in thresholds} == {"linear", "zeroshot"}
+    assert {r["metric"] for r in thresholds} == {"mcc", "f1", "sensitivity", "specificity"}
+    assert {(r["threshold_split"], r["split"], r["rule"]) for r in thresholds} == {("valid", "test", "youden")}
+    ok = [r for r in thresholds if r["status"] == "ok" and r["pathology"] != "mean"]
+    assert ok and all(r["ci_low"] <= r["value"] <= r["ci_high"] for r in ok)
+    rad = pq.read_table(out / "radiologists.parquet").to_pylist()
+    linear = [r for r in rad if r["task"] == "linear"]
+    assert len(linear) == 2 * 3  # fractions × reader points
+    assert {r["source"] for r in rad} == {"two made-up readers for this test"}
+    assert all(math.isclose(r["diff"], r["model_tpr"] - r["reader_tpr"]) for r in rad if r["status"] == "ok")
+    meta = json.loads((out / "linear.parquet.meta.json").read_text())
+    assert meta["data"]["test_split"] == "test" and meta["data"]["threshold_split"] == "valid"

@@ -100,6 +100,60 @@ class RetrievalConfig:
             raise ValueError("evaluate.retrieval.split: must name a split")
 
 
+ZEROSHOT_TEMPLATES: tuple[tuple[str, str], ...] = (("{}", "no {}"), ("there is {}", "there is no {}"))
+THRESHOLD_RULES: tuple[str, ...] = ("youden", "f1")  # igcl.evaluate.thresholds documents each
+
+
+def _pairs(value, key: str) -> tuple[tuple[str, str], ...]:
+    """A list of [positive, negative] prompt pairs as a tuple of string pairs; ValueError naming ``key``."""
+    pairs = tuple(tuple(pair) if isinstance(pair, (list, tuple)) else (pair,) for pair in value)
+    if not pairs or any(len(pair) != 2 or not all(isinstance(s, str) and s.strip() for s in pair) for pair in pairs):
+        raise ValueError(f"{key}: needs a non-empty list of [positive, negative] prompt pairs, got {list(value)!r}")
+    return pairs
+
+
+@dataclass(frozen=True)
+class ZeroShotConfig:
+    """Zero-shot classification with prompt pairs (methods with a report encoder); see igcl.evaluate.zeroshot."""
+
+    enabled: bool = True
+    templates: tuple[tuple[str, str], ...] = ZEROSHOT_TEMPLATES  # [positive, negative] pairs, {} = pathology name
+    prompts: dict = field(default_factory=dict)  # pathology -> [[positive, negative], ...] replacing the templates
+    graphs: dict = field(default_factory=dict)   # pathology -> {positive: [graph], negative: [graph]} (graph methods)
+    per_class: int = 200                          # images per class of the 5x200-style accuracy set
+
+    def __post_init__(self) -> None:
+        from igcl.labels import COMPETITION_PATHOLOGIES
+
+        object.__setattr__(self, "templates", _pairs(self.templates, "evaluate.zeroshot.templates"))
+        for pair in self.templates:
+            if any(s.count("{}") != 1 for s in pair):
+                raise ValueError(f"evaluate.zeroshot.templates: each prompt needs exactly one {{}} for the "
+                                 f"pathology name, got {list(pair)}")
+        for pathology, pairs in self.prompts.items():
+            if pathology not in COMPETITION_PATHOLOGIES:
+                raise ValueError(f"evaluate.zeroshot.prompts: unknown pathology {pathology!r}; known: "
+                                 f"{', '.join(COMPETITION_PATHOLOGIES)}")
+            _pairs(pairs, f"evaluate.zeroshot.prompts.{pathology}")
+        from igcl.evaluate.prompts import check_prompt_graphs
+
+        check_prompt_graphs(self.graphs, COMPETITION_PATHOLOGIES, "evaluate.zeroshot.graphs")
+        if self.per_class < 1:
+            raise ValueError(f"evaluate.zeroshot.per_class: must be >= 1, got {self.per_class!r}")
+
+
+@dataclass(frozen=True)
+class ThresholdConfig:
+    """Thresholded metrics on the CheXpert test split, thresholds chosen on valid (igcl.evaluate.thresholds)."""
+
+    enabled: bool = True
+    rule: str = "youden"  # youden (max sensitivity + specificity - 1) | f1 (max F1), on the valid split
+
+    def __post_init__(self) -> None:
+        if self.rule not in THRESHOLD_RULES:
+            raise ValueError(f"evaluate.thresholds.rule: {self.rule!r} is not one of {list(THRESHOLD_RULES)}")
+
+
 @dataclass(frozen=True)
 class EvaluateConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
@@ -113,6 +167,11 @@ class EvaluateConfig:
     fewshot: FewShotConfig = field(default_factory=FewShotConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    zeroshot: ZeroShotConfig = field(default_factory=ZeroShotConfig)
+    thresholds: ThresholdConfig = field(default_factory=ThresholdConfig)
+    # radiologist operating points: auto (the phantom's simulated readers on the phantom, the shipped published
+    # CheXpert-test readers on the real CheXpert test split, none otherwise) | none | a reader CSV's path
+    radiologists: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -131,6 +190,9 @@ class EvaluateConfig:
             raise ValueError(f"evaluate.batch_size: must be >= 1, got {self.batch_size!r}")
         if self.device not in DEVICES:
             raise ValueError(f"evaluate.device: {self.device!r} is not one of {list(DEVICES)}")
+        if not isinstance(self.radiologists, str) or not self.radiologists.strip():
+            raise ValueError("evaluate.radiologists: auto | none | the path of a reader CSV, got "
+                             f"{self.radiologists!r}")
 
 
 @dataclass(frozen=True)

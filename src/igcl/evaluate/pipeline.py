@@ -1,13 +1,18 @@
-"""The evaluate stage: one checkpoint → linear probe, few-shot, (fine-tuning), retrieval tables in ``out_dir``.
+"""The evaluate stage: one checkpoint → linear probe, few-shot, (fine-tuning), zero-shot, thresholded metrics,
+radiologist comparisons and retrieval tables in ``out_dir``.
 
 Outputs (schemas in :mod:`igcl.evaluate.results`), each written atomically with a ``.meta.json`` sidecar:
-``linear.parquet``, ``fewshot.parquet``, ``retrieval.parquet``, ``scores.parquet`` and, when
-``finetune.enabled``, ``finetune.parquet``. ``out_dir/features/features-<key>.npz`` caches the frozen features.
+``linear.parquet``, ``fewshot.parquet``, ``retrieval.parquet``, ``scores.parquet``, ``zeroshot.parquet``,
+``thresholds.parquet``, ``radiologists.parquet`` and, when ``finetune.enabled``, ``finetune.parquet``.
+``out_dir/features/features-<key>.npz`` caches the frozen features.
 
-Data: probes train on the CheXpert ``train`` split and test on ``valid``, images of ``views`` only, labels mapped
-by :func:`igcl.evaluate.targets.apply_uncertain_policy`. Patients present in both splits (none in CheXpert) are
-removed from the training pool, with a warning and a count in the sidecar, so train and test never share a
-patient.
+Data: probes train on the CheXpert ``train`` split. They test on ``test`` when the data have a test split (the
+released CheXpert test set, 500 studies with 5-radiologist consensus labels; the phantom writes one too), and
+``valid`` then chooses the thresholds of the thresholded metrics; without a test split they test on ``valid`` and
+no thresholded metric is computed (a threshold chosen on the images it is scored on would flatter it). Images of
+``views`` only, labels mapped by :func:`igcl.evaluate.targets.apply_uncertain_policy`. Training images of patients
+present in an evaluation split (none in CheXpert) are removed from the training pool, with a warning and a count
+in the sidecar, so train and test never share a patient.
 """
 
 from __future__ import annotations
@@ -27,12 +32,17 @@ from igcl.evaluate.features import (cache_key, cached_features, checkpoint_hash,
                                     shard_identity)
 from igcl.evaluate.fewshot import run_few_shot
 from igcl.evaluate.finetune import run_finetune
-from igcl.evaluate.probe import ProbeData, run_linear_probe
-from igcl.evaluate.results import (FEWSHOT_METRICS_SCHEMA, FRACTION_METRICS_SCHEMA, RETRIEVAL_SCHEMA, SCORES_SCHEMA,
-                                   write_rows)
+from igcl.evaluate.metrics import score_pathologies
+from igcl.evaluate.probe import (ProbeData, ScoredCell, linear_probe_cells, run_linear_probe, score_records,
+                                 seeded_rng)
+from igcl.evaluate.radiologists import Readers, compare_with_readers, read_readers
+from igcl.evaluate.results import (FEWSHOT_METRICS_SCHEMA, FRACTION_METRICS_SCHEMA, RADIOLOGISTS_SCHEMA,
+                                   RETRIEVAL_SCHEMA, SCORES_SCHEMA, THRESHOLDS_SCHEMA, ZEROSHOT_SCHEMA, write_rows)
 from igcl.evaluate.retrieval import run_retrieval
 from igcl.evaluate.sampling import exclude_patients
-from igcl.evaluate.targets import apply_uncertain_policy, read_image_table
+from igcl.evaluate.targets import ImageTable, apply_uncertain_policy, read_image_table
+from igcl.evaluate.thresholds import thresholded_rows
+from igcl.evaluate.zeroshot import embed_image_rows, prompt_accuracy, prompt_vectors, zero_shot_scores
 from igcl.io import remove_litter, write_sidecar
 from igcl.labels import COMPETITION_PATHOLOGIES
 from igcl.methods import GRAPHS, TEXT, get_method
@@ -40,8 +50,11 @@ from igcl.models.checkpoint import load_pretrained
 
 log = logging.getLogger(__name__)
 
-TRAIN_SPLIT, TEST_SPLIT = "train", "valid"
-TABLE_FILES = ("linear.parquet", "fewshot.parquet", "retrieval.parquet", "scores.parquet", "finetune.parquet")
+TRAIN_SPLIT, VALID_SPLIT, TEST_SPLIT = "train", "valid", "test"
+TABLE_FILES = ("linear.parquet", "fewshot.parquet", "retrieval.parquet", "scores.parquet", "zeroshot.parquet",
+               "thresholds.parquet", "radiologists.parquet", "finetune.parquet")
+# random streams of this stage's bootstraps (probe.py and fewshot.py use 1-4, retrieval 5-7)
+STREAM_THRESHOLDS, STREAM_READERS, STREAM_ZEROSHOT, STREAM_PROMPT_ACCURACY = 8, 9, 10, 11
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,7 @@ class EvaluateInputs:
     manifest: Path | None = None
     graphs_dir: Path | None = None
     node_features: Path | None = None  # the node_features stage's folder (a graph encoder on text-model vectors)
+    radiologists: Path | None = None   # a reader CSV (igcl.evaluate.radiologists); None: no reader comparison
 
     def check_retrieval(self, method: str, node_vectors: bool = False) -> None:
         """Raise ValueError naming the missing option when ``method``'s retrieval lacks an input."""
@@ -74,23 +88,32 @@ class EvaluateInputs:
                              "evaluate.retrieval.enabled: false)")
 
 
+def evaluation_splits(table: ImageTable) -> tuple[str, str | None]:
+    """(test split, threshold split): ``test`` and ``valid`` when the index has test images, else ``valid``, None."""
+    return (TEST_SPLIT, VALID_SPLIT) if (table.splits == TEST_SPLIT).any() else (VALID_SPLIT, None)
+
+
 def probe_data(cfg: EvaluateConfig, inputs: EvaluateInputs, model, images: np.ndarray, out_dir: Path,
                device) -> tuple[ProbeData, dict]:
-    """Train/test tables, targets and (cached) frozen features of the CheXpert shard."""
+    """Train/test (and threshold-split) tables, targets and (cached) frozen features of the CheXpert shard."""
     table = read_image_table(inputs.eval_index, COMPETITION_PATHOLOGIES)
+    test_split, threshold_split = evaluation_splits(table)
     train = table.select(TRAIN_SPLIT, cfg.views)
-    test = table.select(TEST_SPLIT, cfg.views)
-    keep = exclude_patients(train.patient_ids, test.patient_ids)
+    test = table.select(test_split, cfg.views)
+    valid = table.select(threshold_split, cfg.views) if threshold_split else None
+    held_out = test.patient_ids if valid is None else np.concatenate([test.patient_ids, valid.patient_ids])
+    keep = exclude_patients(train.patient_ids, held_out)
     overlap = int((~keep).sum())
     if overlap:
-        log.warning("%s: %d train images belong to patients of the %s split; left out of the training pool",
-                    inputs.eval_index, overlap, TEST_SPLIT)
+        log.warning("%s: %d train images belong to patients of the evaluation split(s); left out of the training "
+                    "pool", inputs.eval_index, overlap)
         train = train.subset(keep)
     if len(train) == 0:
         raise ValueError(f"{inputs.eval_index}: no training images left after removing test-split patients")
-    if images.shape[0] <= max(int(train.rows.max()), int(test.rows.max())):
+    parts = [train, test] + ([valid] if valid is not None else [])
+    if images.shape[0] <= max(int(part.rows.max()) for part in parts):
         raise ValueError(f"{inputs.eval_index}: rows beyond the {images.shape[0]} images of {inputs.eval_images}")
-    rows = np.concatenate([train.rows, test.rows])
+    rows = np.concatenate([part.rows for part in parts])
     key = cache_key(checkpoint_hash(inputs.checkpoint_dir), shard_identity(inputs.eval_images, inputs.eval_index),
                     rows.tobytes(), str(model.image_size))
     features, cached = cached_features(
@@ -98,15 +121,86 @@ def probe_data(cfg: EvaluateConfig, inputs: EvaluateInputs, model, images: np.nd
         lambda: extract_features(model.image_encoder, images, rows, normalize=normalize_images,
                                  batch_size=cfg.batch_size, device=device, image_size=model.image_size,
                                  feature_dim=model.feature_dim, where=str(inputs.checkpoint_dir)))
-    n_train = len(train)
+    n_train, n_test = len(train), len(test)
     data = ProbeData(
         train_x=features[:n_train], train_targets=apply_uncertain_policy(train.raw_labels, cfg.uncertain),
-        train_patients=train.patient_ids, train_rows=train.rows, test_x=features[n_train:],
+        train_patients=train.patient_ids, train_rows=train.rows, test_x=features[n_train:n_train + n_test],
         test_targets=apply_uncertain_policy(test.raw_labels, cfg.uncertain), test_rows=test.rows,
-        test_studies=test.study_ids, pathologies=COMPETITION_PATHOLOGIES)
-    info = {"train_images": n_train, "test_images": len(test), "train_patients": int(len(set(train.patient_ids))),
-            "overlap_images_removed": overlap, "features_cached": cached, "feature_key": key}
-    return data, info
+        test_studies=test.study_ids, pathologies=COMPETITION_PATHOLOGIES, test_split=test_split,
+        valid_x=None if valid is None else features[n_train + n_test:],
+        valid_targets=None if valid is None else apply_uncertain_policy(valid.raw_labels, cfg.uncertain))
+    info = {"train_images": n_train, "test_images": n_test, "test_split": test_split,
+            "threshold_split": threshold_split, "threshold_images": 0 if valid is None else len(valid),
+            "train_patients": int(len(set(train.patient_ids))), "overlap_images_removed": overlap,
+            "features_cached": cached, "feature_key": key}
+    extra = {"test_rows": test.rows, "valid_rows": None if valid is None else valid.rows}
+    return data, {**info, **extra}
+
+
+def threshold_records(method: str, cell: ScoredCell, data: ProbeData, rule: str, n_bootstrap: int,
+                      level: float) -> list[dict]:
+    """THRESHOLDS_SCHEMA rows of one scored cell (none without a threshold split)."""
+    if cell.valid_scores is None:
+        return []
+    rows = thresholded_rows(data.valid_targets, cell.valid_scores, data.test_targets, cell.test_scores,
+                            data.pathologies, rule=rule, n_bootstrap=n_bootstrap, level=level,
+                            rng=seeded_rng(cell.seed, STREAM_THRESHOLDS, cell.index, TASK_IDS[cell.task]))
+    return [{"method": method, "task": cell.task, "fraction": cell.setting.get("fraction"), "seed": cell.seed,
+             "rule": rule, "threshold_split": VALID_SPLIT, "split": data.test_split, **row} for row in rows]
+
+
+def reader_records(method: str, cell: ScoredCell, data: ProbeData, readers: Readers | None, n_bootstrap: int,
+                   level: float) -> list[dict]:
+    """RADIOLOGISTS_SCHEMA rows of one scored cell (none without readers)."""
+    if readers is None:
+        return []
+    rows = compare_with_readers(readers, data.test_targets, cell.test_scores, data.pathologies,
+                                n_bootstrap=n_bootstrap, level=level,
+                                rng=seeded_rng(cell.seed, STREAM_READERS, cell.index, TASK_IDS[cell.task]))
+    return [{"method": method, "task": cell.task, "fraction": cell.setting.get("fraction"), "seed": cell.seed,
+             "source": readers.source, "split": data.test_split, **row} for row in rows]
+
+
+TASK_IDS = {"linear": 1, "zeroshot": 2}  # keeps the threshold and reader streams of the two tasks apart
+
+
+def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, info: dict, device,
+              method: str) -> tuple[list[dict], list[dict], ScoredCell | None]:
+    """Zero-shot tables of a method with a report encoder: (ZEROSHOT_SCHEMA rows, score rows, its scored cell)."""
+    zcfg = cfg.zeroshot
+    if not model.has_report_encoder or not zcfg.enabled:
+        log.info("%s: zero-shot skipped (%s)", method, "no report encoder" if not model.has_report_encoder
+                 else "evaluate.zeroshot.enabled is false")
+        return [], [], None
+    spec_graph = model.model.spec.graph
+    if spec_graph is not None and spec_graph.node_features == "text_model":
+        raise ValueError(f"{method}: zero-shot graph prompts need text-model vectors for the prompt's nodes, which "
+                         "the node_features stage computes only for the reports; set evaluate.zeroshot.enabled: "
+                         "false for this method")
+    seed = cfg.seeds[0]  # zero-shot has no sampling: one cell, at the first sampling seed
+    positive, negative, described = prompt_vectors(model, data.pathologies, zcfg.templates, zcfg.prompts,
+                                                   zcfg.graphs)
+    rows = info["test_rows"] if info["valid_rows"] is None else np.concatenate([info["test_rows"],
+                                                                                info["valid_rows"]])
+    vectors = embed_image_rows(model, images, rows, normalize_images, batch_size=cfg.batch_size, device=device)
+    m = data.test_x.shape[0]
+    scores = zero_shot_scores(vectors, positive, negative)
+    cell = ScoredCell("zeroshot", {}, seed, 0, np.zeros((0, len(data.pathologies))), scores[:m],
+                      None if info["valid_rows"] is None else scores[m:])
+    prompts = " | ".join(described)
+    common = {"method": method, "task": "zeroshot", "seed": seed, "prompts": prompts, "split": data.test_split,
+              "chance": None}
+    out = [{**common, "metric": "auroc", **{("value" if k == "auroc" else k): v for k, v in row.items()}}
+           for row in score_pathologies(data.test_targets, cell.test_scores, data.pathologies,
+                                        n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level,
+                                        rng=seeded_rng(seed, STREAM_ZEROSHOT))]
+    accuracy = prompt_accuracy(vectors[:m], positive, data.test_targets, per_class=zcfg.per_class,
+                               n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level,
+                               rng=seeded_rng(seed, STREAM_PROMPT_ACCURACY))
+    out.append({**common, "metric": "accuracy", "pathology": "all", **accuracy})
+    log.info("%s: zero-shot mean AUROC %.3f, image→prompt accuracy %.3f on %d single-label images", method,
+             out[-2]["value"], accuracy["value"], accuracy["n"])
+    return out, score_records(method, "zeroshot", {}, seed, data, cell.test_scores), cell
 
 
 def checkpoint_seed(config: dict, checkpoint_dir: Path) -> int:
@@ -125,6 +219,7 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     """
     started = time.perf_counter()
     out = Path(out_dir)
+    readers = read_readers(inputs.radiologists) if inputs.radiologists is not None else None
     for name in TABLE_FILES:  # Snakemake deleted a failed run's tables but not their sidecars
         remove_litter(out / name)
     device = resolve_device(cfg.device)
@@ -134,11 +229,20 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     method = label or method  # from here on, the run's name in every table
     shard = ImageShard(inputs.eval_images, inputs.eval_index)
     data, info = probe_data(cfg, inputs, model, shard.array, out, device)
-    log.info("%s: %d train / %d test images, %d features each", method, info["train_images"], info["test_images"],
-             data.train_x.shape[1])
+    log.info("%s: %d train / %d test images (CheXpert %s; thresholds chosen on %s), %d features each", method,
+             info["train_images"], info["test_images"], info["test_split"],
+             info["threshold_split"] or "no split: no thresholded metric", data.train_x.shape[1])
     common = {"method": method, "seeds": cfg.seeds, "n_bootstrap": cfg.n_bootstrap, "level": cfg.ci_level}
+    cells = linear_probe_cells(data, fractions=cfg.linear.fractions, seeds=cfg.seeds, C=cfg.linear.C,
+                               max_iter=cfg.linear.max_iter)
     linear, linear_scores = run_linear_probe(data, fractions=cfg.linear.fractions, C=cfg.linear.C,
-                                             max_iter=cfg.linear.max_iter, **common)
+                                             max_iter=cfg.linear.max_iter, cells=cells, **common)
+    zeroshot, zeroshot_scores, zeroshot_cell = zero_shot(cfg, model, shard.array, data, info, device, method)
+    thresholds, radiologists = [], []
+    for cell in cells + ([zeroshot_cell] if zeroshot_cell is not None else []):
+        if cfg.thresholds.enabled:
+            thresholds += threshold_records(method, cell, data, cfg.thresholds.rule, cfg.n_bootstrap, cfg.ci_level)
+        radiologists += reader_records(method, cell, data, readers, cfg.n_bootstrap, cfg.ci_level)
     fewshot, fewshot_scores = run_few_shot(data, ks=cfg.fewshot.k,
                                            negatives_per_positive=cfg.fewshot.negatives_per_positive,
                                            C=cfg.linear.C, max_iter=cfg.linear.max_iter, **common)
@@ -176,13 +280,18 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     seconds = time.perf_counter() - started
     config = to_dict(cfg)
     pretrain_seed = checkpoint_seed(model.config, inputs.checkpoint_dir)
+    info = {k: v for k, v in info.items() if k not in ("test_rows", "valid_rows")}
+    info["radiologists"] = None if readers is None else {"path": readers.path, "source": readers.source}
     extra = {"method": method, "pretrain_seed": pretrain_seed,
              "checkpoint": str(inputs.checkpoint_dir), "data": info}
     tables = [
         ("linear.parquet", linear, FRACTION_METRICS_SCHEMA),
         ("fewshot.parquet", fewshot, FEWSHOT_METRICS_SCHEMA),
         ("retrieval.parquet", retrieval, RETRIEVAL_SCHEMA),
-        ("scores.parquet", linear_scores + fewshot_scores + finetune_scores, SCORES_SCHEMA),
+        ("scores.parquet", linear_scores + fewshot_scores + finetune_scores + zeroshot_scores, SCORES_SCHEMA),
+        ("zeroshot.parquet", zeroshot, ZEROSHOT_SCHEMA),
+        ("thresholds.parquet", thresholds, THRESHOLDS_SCHEMA),
+        ("radiologists.parquet", radiologists, RADIOLOGISTS_SCHEMA),
     ]
     if cfg.finetune.enabled:
         tables.append(("finetune.parquet", finetune, FRACTION_METRICS_SCHEMA))

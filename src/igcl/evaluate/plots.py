@@ -31,7 +31,8 @@ def _save(fig, path: str | os.PathLike[str], dpi: int) -> Path:
 
 
 def roc_figure(results: EvalResults, path, *, fraction: float, dpi: int) -> Path:
-    """One panel per pathology, one curve per method: linear probe at ``fraction``, each method's first seed."""
+    """One panel per pathology, one curve per method: linear probe at ``fraction``, each method's first seed; the
+    radiologists' operating points (``results.radiologists``) as black markers."""
     fig, axes = plt.subplots(1, len(COMPETITION_PATHOLOGIES), figsize=(4 * len(COMPETITION_PATHOLOGIES), 4.2),
                              squeeze=False)
     scores = results.scores.filter((pl.col("task") == "linear") & ((pl.col("fraction") - fraction).abs() < 1e-9))
@@ -46,11 +47,16 @@ def roc_figure(results: EvalResults, path, *, fraction: float, dpi: int) -> Path
                 continue
             fpr, tpr, _ = roc_curve(y, s)
             ax.plot(fpr, tpr, label=f"{method} ({roc_auc_score(y, s):.3f})")
+        readers = (results.radiologists.filter(pl.col("pathology") == pathology)
+                   .unique(["reader"], maintain_order=True).sort("reader"))
+        for marker, r in zip("^sDvP*", readers.iter_rows(named=True)):
+            ax.scatter([r["reader_fpr"]], [r["reader_tpr"]], marker=marker, color="black", s=30, zorder=3,
+                       label=r["reader"])
         ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1)
         ax.set(title=pathology, xlabel="false positive rate", xlim=(0, 1), ylim=(0, 1.01))
         ax.legend(fontsize=8, loc="lower right", title="AUROC", title_fontsize=8)
     axes[0][0].set_ylabel("true positive rate")
-    fig.suptitle(f"ROC, linear probe at {100 * fraction:g} % of the labels")
+    fig.suptitle(f"ROC, linear probe at {100 * fraction:g} % of the labels, CheXpert {results.test_split}")
     return _save(fig, path, dpi)
 
 

@@ -65,6 +65,9 @@ class ProbeData:
     test_rows: np.ndarray
     test_studies: np.ndarray
     pathologies: tuple[str, ...]
+    test_split: str = "valid"                 # the CheXpert split the test images come from
+    valid_x: np.ndarray | None = None         # threshold split (CheXpert valid) when the test split is ``test``
+    valid_targets: np.ndarray | None = None
 
 
 def seeded_rng(seed: int, *context: int) -> np.random.Generator:
@@ -86,6 +89,7 @@ def score_records(method: str, task: str, setting: dict, seed: int, data: ProbeD
         for i in np.flatnonzero(usable):
             records.append({"method": method, "task": task, **setting, "seed": seed, "pathology": name,
                             "row": int(data.test_rows[i]), "study_id": str(data.test_studies[i]),
+                            "split": data.test_split,
                             "label": int(data.test_targets[i, p]), "score": float(scores[i, p])})
     return records
 
@@ -103,11 +107,27 @@ def metric_records(method: str, task: str, setting: dict, seed: int, data: Probe
     return [{"method": method, "task": task, **setting, "seed": seed, **row} for row in rows]
 
 
-def run_linear_probe(data: ProbeData, *, method: str, fractions: tuple[float, ...], seeds: tuple[int, ...],
-                     C: float, max_iter: int, n_bootstrap: int, level: float) -> tuple[list[dict], list[dict]]:
-    """Linear probe at each label fraction and seed → (metric rows, per-image score rows)."""
-    metrics, scores_out = [], []
+@dataclass(frozen=True)
+class ScoredCell:
+    """One (setting, seed) of a probe: its training targets [n, P], test scores [m, P] and, when the data have a
+    threshold split, validation scores [v, P] from the same fitted probes. ``index``: the setting's position."""
+
+    task: str
+    setting: dict
+    seed: int
+    index: int
+    train_targets: np.ndarray
+    test_scores: np.ndarray
+    valid_scores: np.ndarray | None
+
+
+def linear_probe_cells(data: ProbeData, *, fractions: tuple[float, ...], seeds: tuple[int, ...], C: float,
+                       max_iter: int) -> list[ScoredCell]:
+    """Fit the linear probe at each label fraction and seed; score the test (and validation) images."""
+    cells = []
     fitted: dict[bytes, np.ndarray] = {}  # the fit is deterministic: seeds that draw the same subset share it
+    scored_x = data.test_x if data.valid_x is None else np.concatenate([data.test_x, data.valid_x])
+    m = data.test_x.shape[0]
     for f_index, fraction in enumerate(fractions):
         for seed in seeds:
             subset = sample_fraction(data.train_patients, data.train_targets, fraction,
@@ -115,11 +135,25 @@ def run_linear_probe(data: ProbeData, *, method: str, fractions: tuple[float, ..
             train_targets = data.train_targets[subset.indices]
             key = subset.indices.tobytes()
             if key not in fitted:  # e.g. 100 %: every seed takes every patient
-                fitted[key] = probe_all_pathologies(data.train_x[subset.indices], train_targets, data.test_x, C=C,
+                fitted[key] = probe_all_pathologies(data.train_x[subset.indices], train_targets, scored_x, C=C,
                                                     max_iter=max_iter)
             scores = fitted[key]
-            setting = {"fraction": float(fraction)}
-            metrics += metric_records(method, "linear", setting, seed, data, scores, train_targets,
-                                      n_bootstrap=n_bootstrap, level=level, rng=seeded_rng(seed, 2, f_index))
-            scores_out += score_records(method, "linear", setting, seed, data, scores)
+            cells.append(ScoredCell("linear", {"fraction": float(fraction)}, seed, f_index, train_targets,
+                                    scores[:m], None if data.valid_x is None else scores[m:]))
+    return cells
+
+
+def run_linear_probe(data: ProbeData, *, method: str, fractions: tuple[float, ...], seeds: tuple[int, ...],
+                     C: float, max_iter: int, n_bootstrap: int, level: float,
+                     cells: list[ScoredCell] | None = None) -> tuple[list[dict], list[dict]]:
+    """Linear probe at each label fraction and seed → (metric rows, per-image score rows). ``cells``: already
+    fitted ones (:func:`linear_probe_cells`), so a caller that also needs their scores fits once."""
+    metrics, scores_out = [], []
+    if cells is None:
+        cells = linear_probe_cells(data, fractions=fractions, seeds=seeds, C=C, max_iter=max_iter)
+    for cell in cells:
+        metrics += metric_records(method, "linear", cell.setting, cell.seed, data, cell.test_scores,
+                                  cell.train_targets, n_bootstrap=n_bootstrap, level=level,
+                                  rng=seeded_rng(cell.seed, 2, cell.index))
+        scores_out += score_records(method, "linear", cell.setting, cell.seed, data, cell.test_scores)
     return metrics, scores_out

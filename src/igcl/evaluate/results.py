@@ -10,7 +10,8 @@ task         string   linear | finetune | fewshot
 fraction/k   float64  label fraction of the train split's patients (linear, finetune) / int64 positives (fewshot)
 seed         int64    sampling (and fine-tuning) seed
 pathology    string   one of the 5 competition pathologies, or ``mean``
-auroc        float64  sklearn AUROC on the CheXpert valid split (NaN when undefined, see status)
+auroc        float64  sklearn AUROC on the CheXpert test split (valid when the data have no test split; NaN when
+                      undefined, see status)
 ci_low/high  float64  percentile bootstrap CI over the test images (mean: bootstrap of the mean AUROC)
 n_pos, n     int64    test positives / test images usable for the pathology (mean: sum of n_pos / all images)
 n_train_pos  int64    training positives used (mean: sum)
@@ -21,7 +22,24 @@ status       string   ok, or why the AUROC is missing / partial
 
 ``scores.parquet``: the per-image test scores behind those AUROCs (for ROC curves and the paired comparisons of
 :mod:`igcl.evaluate.compare`): method, pretrain_seed, task, fraction (null
-for fewshot), k (null unless fewshot), seed, pathology, row (shard row), study_id, label (1 / 0), score.
+for fewshot and zeroshot), k (null unless fewshot), seed, pathology, row (shard row), study_id, label (1 / 0),
+score, split (the CheXpert split of the test images: ``test`` when the data have one, else ``valid``).
+
+``zeroshot.parquet`` (methods with a report encoder; zero rows otherwise): metric ``auroc`` (one row per
+pathology and ``mean``, with bootstrap CIs over the test images) or ``accuracy`` (pathology ``all``: image→prompt
+accuracy on the single-label test images, ``n_pos`` of them correct, ``chance`` the accuracy of guessing by class
+share), value, ci_low, ci_high, n_pos, n, n_skipped, chance, prompts (what was embedded), split, status. The
+per-image zero-shot probabilities are in ``scores.parquet`` as task ``zeroshot``.
+
+``thresholds.parquet`` (when the data have a CheXpert test split, so that valid can choose thresholds; zero rows
+otherwise): task (linear | zeroshot), fraction (null for zeroshot), seed, pathology (or ``mean``), rule, threshold,
+metric (mcc | f1 | sensitivity | specificity), value, ci_low, ci_high, n_pos, n, n_skipped, threshold_split, split,
+status. See :mod:`igcl.evaluate.thresholds`.
+
+``radiologists.parquet`` (when a reader CSV applies): task, fraction, seed, reader, pathology, reader_fpr,
+reader_tpr, model_tpr (the model's ROC at the reader's FPR), diff (model − reader sensitivity), ci_low, ci_high,
+n_pos, n, n_skipped, source (where the readers' figures come from), split, status. See
+:mod:`igcl.evaluate.radiologists`.
 
 ``retrieval.parquet``: method, pretrain_seed, task (``retrieval``), k, seed, pathology (query class or ``mean``), precision
 (mean precision@k over the queries), ci_low, ci_high (bootstrap over queries), n_pos (queries of the class),
@@ -48,10 +66,30 @@ FEWSHOT_METRICS_SCHEMA = pa.schema(_COMMON_HEAD + [("k", pa.int64())] + _METRIC_
 SCORES_SCHEMA = pa.schema(_COMMON_HEAD + [
     ("fraction", pa.float64()), ("k", pa.int64()), ("seed", pa.int64()), ("pathology", pa.string()),
     ("row", pa.int64()), ("study_id", pa.string()), ("label", pa.int8()), ("score", pa.float64()),
+    ("split", pa.string()),
 ])
 RETRIEVAL_SCHEMA = pa.schema(_COMMON_HEAD + [
     ("k", pa.int64()), ("seed", pa.int64()), ("pathology", pa.string()), ("precision", pa.float64()),
     ("ci_low", pa.float64()), ("ci_high", pa.float64()), ("n_pos", pa.int64()), ("n", pa.int64()),
+])
+
+ZEROSHOT_SCHEMA = pa.schema(_COMMON_HEAD + [
+    ("metric", pa.string()), ("seed", pa.int64()), ("pathology", pa.string()), ("value", pa.float64()),
+    ("ci_low", pa.float64()), ("ci_high", pa.float64()), ("n_pos", pa.int64()), ("n", pa.int64()),
+    ("n_skipped", pa.int64()), ("chance", pa.float64()), ("prompts", pa.string()), ("split", pa.string()),
+    ("status", pa.string()),
+])
+THRESHOLDS_SCHEMA = pa.schema(_COMMON_HEAD + [
+    ("fraction", pa.float64()), ("seed", pa.int64()), ("pathology", pa.string()), ("rule", pa.string()),
+    ("threshold", pa.float64()), ("metric", pa.string()), ("value", pa.float64()), ("ci_low", pa.float64()),
+    ("ci_high", pa.float64()), ("n_pos", pa.int64()), ("n", pa.int64()), ("n_skipped", pa.int64()),
+    ("threshold_split", pa.string()), ("split", pa.string()), ("status", pa.string()),
+])
+RADIOLOGISTS_SCHEMA = pa.schema(_COMMON_HEAD + [
+    ("fraction", pa.float64()), ("seed", pa.int64()), ("reader", pa.string()), ("pathology", pa.string()),
+    ("reader_fpr", pa.float64()), ("reader_tpr", pa.float64()), ("model_tpr", pa.float64()), ("diff", pa.float64()),
+    ("ci_low", pa.float64()), ("ci_high", pa.float64()), ("n_pos", pa.int64()), ("n", pa.int64()),
+    ("n_skipped", pa.int64()), ("source", pa.string()), ("split", pa.string()), ("status", pa.string()),
 ])
 
 OUTPUT_FILES: dict[str, pa.Schema] = {
@@ -60,6 +98,9 @@ OUTPUT_FILES: dict[str, pa.Schema] = {
     "finetune.parquet": FRACTION_METRICS_SCHEMA,
     "retrieval.parquet": RETRIEVAL_SCHEMA,
     "scores.parquet": SCORES_SCHEMA,
+    "zeroshot.parquet": ZEROSHOT_SCHEMA,
+    "thresholds.parquet": THRESHOLDS_SCHEMA,
+    "radiologists.parquet": RADIOLOGISTS_SCHEMA,
 }
 
 

@@ -33,7 +33,8 @@ from igcl.shards.schema import read_table
 log = logging.getLogger(__name__)
 
 REQUIRED = ("linear.parquet", "fewshot.parquet", "retrieval.parquet", "scores.parquet")
-OPTIONAL = ("finetune.parquet",)
+# finetune only when enabled; the other three are absent from the tables of evaluations older than them
+OPTIONAL = ("finetune.parquet", "zeroshot.parquet", "thresholds.parquet", "radiologists.parquet")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,22 @@ class EvalResults:
     retrieval: pl.DataFrame
     scores: pl.DataFrame
     bases: dict[str, str] = dataclasses.field(default_factory=dict)  # variant name -> its registry method
+    zeroshot: pl.DataFrame | None = None
+    thresholds: pl.DataFrame | None = None
+    radiologists: pl.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("zeroshot", "thresholds", "radiologists"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, pl.from_arrow(OUTPUT_FILES[f"{name}.parquet"].empty_table()))
+
+    @property
+    def test_split(self) -> str:
+        """The CheXpert split every score was tested on (``test`` or ``valid``); ValueError when runs disagree."""
+        splits = sorted(set(self.scores["split"].drop_nulls().unique().to_list()))
+        if len(splits) > 1:
+            raise ValueError(f"the runs were tested on different CheXpert splits {splits}: evaluate them alike")
+        return splits[0] if splits else "valid"
 
     def entry(self, name: str) -> Method:
         """The registry entry behind a run name (a method, or a config variant of one)."""
@@ -83,7 +100,9 @@ def load_eval_dirs(eval_dirs: list[str | os.PathLike[str]], bases: dict[str, str
     cat = {name: pl.concat(parts) if parts else empty[name] for name, parts in frames.items()}
     methods = tuple(dict.fromkeys(method for method, _ in runs))
     results = EvalResults(methods, tuple(runs), cat["linear.parquet"], cat["fewshot.parquet"],
-                          cat["finetune.parquet"], cat["retrieval.parquet"], cat["scores.parquet"], dict(bases or {}))
+                          cat["finetune.parquet"], cat["retrieval.parquet"], cat["scores.parquet"], dict(bases or {}),
+                          zeroshot=cat["zeroshot.parquet"], thresholds=cat["thresholds.parquet"],
+                          radiologists=cat["radiologists.parquet"])
     for method in methods:
         results.entry(method)  # an unknown name (no method, no variant) fails here, naming it
     return results
@@ -270,7 +289,11 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
         "# igcl results",
         "",
         f"Methods: {', '.join(results.methods)}. CheXpert competition pathologies "
-        f"({', '.join(COMPETITION_PATHOLOGIES)}); probes train on the CheXpert train split and test on valid. "
+        f"({', '.join(COMPETITION_PATHOLOGIES)}); probes train on the CheXpert train split and test on "
+        + ("the CheXpert test split (thresholds of the thresholded metrics are chosen on valid). "
+           if results.test_split == "test" else
+           "valid (the data have no CheXpert test split, so no thresholded metric is reported). ")
+        + 
         f"Every cell is the mean over {len(seeds)} sampling seed(s) and the pretraining seeds of the AUROC "
         "(retrieval: precision), ± the standard deviation between pretraining seeds where there are several, "
         "with the mean of the 95 % bootstrap CIs in brackets. Pretraining seeds: "
@@ -292,6 +315,9 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
                   "(results/comparisons.parquet has every task, setting and pathology). A difference is called "
                   "only when its CI excludes 0.", ""]
         parts += comparison_table(results, comparisons, fractions)
+    parts += zeroshot_section(results, comparisons)
+    parts += thresholds_section(results, cfg)
+    parts += radiologists_section(results, cfg)
     parts += ["", "## Figures", ""]
     rel = {name: os.path.relpath(path, out.parent) for name, path in figures.items()}
     captions = {"label_efficiency": "Label efficiency: mean AUROC vs fraction of training labels (bands: 95 % CI)",
@@ -327,3 +353,106 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
         parts.append("n/a for every method (no method with a report encoder was evaluated).")
     with atomic_path(out) as tmp:
         tmp.write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def zeroshot_section(results: EvalResults, comparisons: pl.DataFrame | None) -> list[str]:
+    """Zero-shot AUROC per pathology and image→prompt accuracy, one row per method (n/a: no report encoder)."""
+    frame = results.zeroshot
+    parts = ["", f"## Zero-shot classification (prompt pairs, CheXpert {results.test_split})", ""]
+    if frame.is_empty():
+        return parts + ["n/a for every method (zero-shot needs a report encoder, or evaluate.zeroshot is off)."]
+    agg = lookup(aggregate(frame, "metric", "value"), "metric")
+    chance = frame.filter(pl.col("metric") == "accuracy")["chance"].drop_nulls()
+    body = [[m] + [cell(agg.get((m, "auroc", p))) for p in (*COMPETITION_PATHOLOGIES, "mean")]
+            + [cell(agg.get((m, "accuracy", "all")))] for m in results.methods]
+    parts += ["No label is used: each image scores softmax(image·positive, image·negative) over the prompt pair of a "
+              "pathology (CheXzero's rule; an ensemble averages several pairs). igcl embeds its prompts as the graphs "
+              "its own parser makes of them (graph prompts). Accuracy: image→prompt assignment on the test images with "
+              "exactly one of the five pathologies" + (f" (chance {chance.mean():.3f})." if chance.len() else "."), "",
+              markdown_table(["method", *[f"AUROC {p}" for p in COMPETITION_PATHOLOGIES], "AUROC mean",
+                              "accuracy"], body), ""]
+    pairs = comparison_lookup(comparisons)
+    zero = {(a, b): r for (t, v, a, b, p), r in pairs.items() if t == "zeroshot" and p == "mean"}
+    scored = [m for m in results.methods if (m, "auroc", "mean") in agg]
+    s = best_statement("Zero-shot mean AUROC", tuple(scored), {m: agg.get((m, "auroc", "mean")) for m in scored},
+                       zero)
+    if s:
+        parts += [f"- {s}"]
+    prompts = frame.select("method", "prompts").unique(maintain_order=True)
+    parts += [f"- Prompts of {r['method']}: {r['prompts']}." for r in prompts.iter_rows(named=True)]
+    return parts
+
+
+def thresholds_section(results: EvalResults, cfg: ReportConfig) -> list[str]:
+    """Mean MCC / F1 / sensitivity / specificity at thresholds chosen on valid, linear probe and zero-shot."""
+    frame = results.thresholds
+    if frame.is_empty():
+        return ["", "## Thresholded metrics", "",
+                "Not computed: they need a CheXpert test split, with thresholds chosen on valid "
+                f"(these runs test on {results.test_split})."]
+    rule = ", ".join(sorted(frame["rule"].unique().to_list()))
+    linear = frame.filter((pl.col("task") == "linear") & ((pl.col("fraction") - cfg.roc_fraction).abs() < 1e-9))
+    zero = frame.filter(pl.col("task") == "zeroshot")
+    metrics = ("mcc", "f1", "sensitivity", "specificity")
+    parts = ["", "## Thresholded metrics (CheXpert test, thresholds chosen on valid)", "",
+             f"Mean over the five pathologies; one threshold per pathology maximises {rule} on the valid split and "
+             "is then applied to test (results/eval/*/*/thresholds.parquet has each pathology).", ""]
+    for title, part in ((f"linear probe at {fmt_fraction(cfg.roc_fraction)} of the labels", linear),
+                        ("zero-shot", zero)):
+        if part.is_empty():
+            continue
+        agg = lookup(aggregate(part, "metric", "value"), "metric")
+        body = [[m] + [cell(agg.get((m, metric, "mean"))) for metric in metrics]
+                for m in results.methods if (m, "mcc", "mean") in agg]
+        parts += [f"### {title[0].upper() + title[1:]}", "", markdown_table(["method", "MCC", "F1", "sensitivity",
+                                                                             "specificity"], body), ""]
+    return parts
+
+
+def radiologists_section(results: EvalResults, cfg: ReportConfig) -> list[str]:
+    """Each reader's operating point against each method's ROC at the same FPR (linear probe at roc_fraction)."""
+    frame = results.radiologists
+    if frame.is_empty():
+        return ["", "## Radiologist operating points", "",
+                "None: no reader file applies to these data (evaluate.radiologists)."]
+    sources = "; ".join(sorted(frame["source"].unique().to_list()))
+    linear = frame.filter((pl.col("task") == "linear") & ((pl.col("fraction") - cfg.roc_fraction).abs() < 1e-9))
+    parts = ["", "## Radiologist operating points", "",
+             f"Readers: {sources}. Each cell is the method's sensitivity on its ROC at the reader's false positive "
+             f"rate minus the reader's sensitivity (linear probe at {fmt_fraction(cfg.roc_fraction)}; zero-shot "
+             "rows are in radiologists.parquet), with a bootstrap CI over the test images that holds the reader's "
+             "point fixed. Positive: the model is more sensitive than the reader at the reader's specificity.", ""]
+    if linear.is_empty():
+        return parts + ["No linear-probe rows at that fraction."]
+    per_seed = (linear.group_by(["method", "pretrain_seed", "reader", "pathology"], maintain_order=True)
+                .agg(pl.col("diff").mean().alias("value"), pl.col("ci_low").mean(), pl.col("ci_high").mean(),
+                     pl.col("reader_fpr").first(), pl.col("reader_tpr").first()))
+    agg = (per_seed.group_by(["method", "reader", "pathology"], maintain_order=True)
+           .agg(pl.col("value").mean(), pl.col("ci_low").mean(), pl.col("ci_high").mean(),
+                pl.col("value").std().fill_null(0.0).alias("sd"), pl.len().alias("n_seeds"),
+                pl.col("reader_fpr").first(), pl.col("reader_tpr").first()))
+    table = {(r["method"], r["reader"], r["pathology"]): r for r in agg.iter_rows(named=True)}
+    points = agg.select("reader", "pathology", "reader_fpr", "reader_tpr").unique(["reader", "pathology"],
+                                                                                   maintain_order=True)
+    methods = [m for m in results.methods if any(k[0] == m for k in table)]
+    order = {p: i for i, p in enumerate(COMPETITION_PATHOLOGIES)}
+    body = []
+    for r in sorted(points.iter_rows(named=True), key=lambda r: (order[r["pathology"]], r["reader"])):
+        body.append([r["pathology"], r["reader"], f"{r['reader_fpr']:.3f} / {r['reader_tpr']:.3f}"]
+                    + [signed_cell(table.get((m, r["reader"], r["pathology"]))) for m in methods])
+    parts += [markdown_table(["pathology", "reader", "reader FPR / TPR", *methods], body), ""]
+    for m in methods:
+        mine = [table[k] for k in table if k[0] == m]
+        above = sum(1 for r in mine if r["ci_low"] > 0)
+        below = sum(1 for r in mine if r["ci_high"] < 0)
+        parts.append(f"- {m}: more sensitive than the reader at the reader's FPR for {above} of {len(mine)} "
+                     f"operating points, less sensitive for {below}, not separable for {len(mine) - above - below} "
+                     "(CI excluding 0).")
+    return parts
+
+
+def signed_cell(row: dict | None) -> str:
+    if row is None or row["value"] is None or math.isnan(row["value"]):
+        return "n/a"
+    spread = f" ±{row['sd']:.3f}" if row.get("n_seeds", 1) > 1 else ""
+    return f"{row['value']:+.3f}{spread} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"

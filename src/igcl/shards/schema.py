@@ -40,10 +40,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from igcl.labels import CHEXPERT_OBSERVATIONS
+from igcl.labels import CHEXPERT_OBSERVATIONS, ENTITY_LABELS, RELATIONS  # noqa: F401 (re-exported)
 
-ENTITY_LABELS: tuple[str, ...] = ("OBS-DP", "OBS-U", "OBS-DA", "ANAT-DP")
-RELATIONS: tuple[str, ...] = ("modify", "located_at", "suggestive_of")
 SECTIONS: tuple[str, ...] = ("findings", "impression", "text")
 
 LABELS_STRUCT = pa.struct([(name, pa.float32()) for name in CHEXPERT_OBSERVATIONS])

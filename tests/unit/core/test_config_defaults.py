@@ -36,8 +36,13 @@ def dataclass_defaults(cls: type) -> dict[str, Any]:
             value = "<no default>"
         if dataclasses.is_dataclass(value):
             value = dataclass_defaults(type(value))
-        out[f.name] = list(value) if isinstance(value, tuple) else value
+        out[f.name] = _lists(value)
     return out
+
+
+def _lists(value: Any) -> Any:
+    """Tuples (nested ones too: prompt pairs) as the lists YAML writes."""
+    return [_lists(v) for v in value] if isinstance(value, (tuple, list)) else value
 
 
 def _with_workflow_keys(section: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -52,15 +52,19 @@ def random_labels(rng: np.random.Generator, p_pos=0.3, p_unc=0.08, p_blank=0.3) 
     return labels
 
 
-def make_eval_shard(directory: Path, *, n_train_patients=40, n_valid_patients=24, seed=0,
+def make_eval_shard(directory: Path, *, n_train_patients=40, n_valid_patients=24, n_test_patients=0, seed=0,
                     drop_column: str | None = None, size: int = SIZE) -> tuple[Path, Path]:
-    """A CheXpert-like shard: train/valid splits, 1-2 frontal images per patient (+ some LATERAL)."""
+    """A CheXpert-like shard: train/valid (and, with ``n_test_patients``, test) splits, 1-2 frontal images per
+    patient (+ some LATERAL)."""
     rng = np.random.default_rng(seed)
     records, images = [], []
-    for split, n_patients, offset in (("train", n_train_patients, 0), ("valid", n_valid_patients, 50000)):
+    for split, n_patients, offset in (("train", n_train_patients, 0), ("valid", n_valid_patients, 50000),
+                                      ("test", n_test_patients, 60000)):
         for i in range(n_patients):
             patient = f"patient{offset + i:05d}"
             labels = random_labels(rng, p_unc=0.08 if split == "train" else 0.0)
+            if split == "test":  # released test labels: consensus 0/1, never blank
+                labels = {k: (v if v == 1.0 else 0.0) for k, v in labels.items()}
             views = ["PA"] + (["AP"] if rng.random() < 0.4 else []) + (["LATERAL"] if rng.random() < 0.2 else [])
             for j, view in enumerate(views):
                 records.append({"study_id": f"{patient}/study1", "patient_id": patient,

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def schema_defaults(node):
-    if node.get("type") == "object":
+    if node.get("type") == "object" and "properties" in node:
         return {k: schema_defaults(v) for k, v in node["properties"].items()}
     return node["default"]
 
@@ -34,6 +34,16 @@ def test_config_yaml_and_schema_agree_with_the_dataclass(section, cls):
     ({"retrieval": {"per_class": 0}}, "evaluate.retrieval.per_class"),
     ({"seeds": [1, 1]}, "repeat a seed"),
     ({"device": "tpu"}, "evaluate.device"),
+    ({"zeroshot": {"templates": [["{}"]]}}, "evaluate.zeroshot.templates"),
+    ({"zeroshot": {"templates": [["effusion", "no effusion"]]}}, r"exactly one \{\}"),
+    ({"zeroshot": {"prompts": {"Pneumonia": [["a", "b"]]}}}, "unknown pathology 'Pneumonia'"),
+    ({"zeroshot": {"graphs": {"Edema": {"positive": [{"nodes": [{"text": "edema", "label": "OBS-XX"}]}],
+                                        "negative": [{"nodes": []}]}}}}, r"graphs.Edema.positive\[0\].nodes\[0\]: label"),
+    ({"zeroshot": {"graphs": {"Edema": {"positive": [{"nodes": [{"text": "edema", "label": "OBS-DP"}],
+                                                      "edges": [{"src": 0, "dst": 3, "relation": "modify"}]}],
+                                        "negative": [{"nodes": []}]}}}}, "dst 3 is not a node index"),
+    ({"thresholds": {"rule": "max"}}, "evaluate.thresholds.rule"),
+    ({"radiologists": ""}, "evaluate.radiologists"),
 ])
 def test_bad_values_name_their_key(values, message):
     with pytest.raises(ValueError, match=message):
