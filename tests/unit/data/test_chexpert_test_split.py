@@ -203,3 +203,30 @@ def test_roots_accept_a_root_with_or_without_test_labels(root: Path, tmp_path: P
     with pytest.raises(ValueError, match=r"data\.chexpert_root: .*/bare is not a CheXpert-v1.0 or CheXpert-v1.0-small "
                                          r"root: groundtruth.csv is not a file"):
         check_data_roots({"chexpert_root": str(bare)})
+
+
+# --- downstream: the phantom's test split through ingest and the images stage ------------------------------------
+
+
+def test_phantom_test_split_reaches_the_image_shard(tmp_path: Path) -> None:
+    import numpy as np
+
+    from igcl.data.images import ImageShard
+    from igcl.data.imageshards import ImagesConfig, build_image_shard
+    from igcl.data.phantom import PhantomConfig, generate_phantom
+
+    tree = tmp_path / CHEXPERT_ROOT_NAME
+    generate_phantom(PhantomConfig(eval_train_studies=6, eval_valid_studies=3, eval_test_studies=5, image_size=32),
+                     None, tree)
+    config = IngestConfig()
+    build = read_chexpert(tree, config)
+    assert build.counts["split_test"] == 5 and build.counts["skipped_view"] == 0
+    write_manifest(build, tmp_path / "eval.parquet", config=config, seconds=0.0)
+    build_image_shard(tmp_path / "eval.parquet", tmp_path / "eval.npy", tmp_path / "eval.index.parquet",
+                      ImagesConfig(size=16))  # the default images views: PA, AP, FRONTAL
+    shard = ImageShard(tmp_path / "eval.npy", tmp_path / "eval.index.parquet")
+    rows = shard.rows("test")
+    assert len(rows) == 5 and set(shard.index["view"].to_numpy(zero_copy_only=False)[rows]) == {"FRONTAL"}
+    assert list(shard.patient_ids(rows)) == [f"patient{64741 + i}" for i in range(5)]
+    assert set(np.unique(shard.labels(rows))) <= {0.0, 1.0}
+    assert len(shard.rows("valid")) == 3 and len(shard.rows("train")) >= 6

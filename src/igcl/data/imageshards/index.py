@@ -9,8 +9,8 @@ row             int64              row of the ``.npy`` array (0 .. N-1, in order
 study_id        string             as in the manifest
 patient_id      string             as in the manifest
 image_id        string             as in the manifest
-split           string             as in the manifest (MIMIC train/validate/test; CheXpert train/valid)
-view            string             PA / AP (the views the stage kept)
+split           string             as in the manifest (MIMIC train/validate/test; CheXpert train/valid/test)
+view            string             PA / AP / FRONTAL (the views the stage kept)
 <14 labels>     float32 (nullable) the manifest's ``labels`` struct flattened, CheXpert order, 1/0/-1/null
 ==============  =================  =============================================================================
 """
