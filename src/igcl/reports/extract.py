@@ -100,6 +100,7 @@ KNOWN_WORDS: frozenset[str] = frozenset(
     | lx.TERMINATORS | lx.SENTENCE_END | lx.VERB_TERMINATORS | {w for c in lx.ANAT_COORDINATORS for w in c}
     | lx.PREDICATE_GAP
     | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS | lx.VIEW_WORDS
+    | lx.EXAM_MODIFIERS | lx.EXAM_REGION_GAP | lx.REPORT_WORDS | lx.COMMUNICATION_VERBS | lx.REPORT_VERB_GAP
     | lx.STRUCTURE_WORDS
 )
 
@@ -156,12 +157,52 @@ def find_sentences(state: TextState) -> None:
 
 
 # --- 2. entities ------------------------------------------------------------------------------------------------
+_EXAM_CUES = lx.VIEW_WORDS | lx.COMMUNICATION_VERBS | {"lateral"}
+
+
+def exam_words(words: list[str | None]) -> set[int]:
+    """Token indices of words about the examination or the report, which are not entities:
+
+    - a run of exam words (:data:`lexicon.EXAM_MODIFIERS`) right before a view word: "PA and lateral chest
+      radiographs", "portable AP chest x-ray", "lateral view";
+    - "PA and lateral", "frontal and lateral" (a projection, *and*, *lateral*) with no view word;
+    - the region of a view: "views of the chest", "radiograph of the chest";
+    - the report's findings as the subject of a communication verb: "findings were discussed with ...".
+    """
+    found: set[int] = set()
+    n = len(words)
+    for i, word in enumerate(words):
+        if word in lx.VIEW_WORDS:
+            j = i - 1
+            while j >= 0 and words[j] in lx.EXAM_MODIFIERS:
+                found.add(j)
+                j -= 1
+        elif word == "lateral" and i >= 2 and words[i - 1] == "and" and words[i - 2] in lx.PROJECTIONS:
+            found.add(i)
+        elif word in lx.COMMUNICATION_VERBS:
+            j = i - 1
+            while j >= 0 and words[j] in lx.REPORT_VERB_GAP:
+                j -= 1
+            if 0 <= j < i - 1 and words[j] in lx.REPORT_WORDS:
+                found.add(j)
+            continue
+        else:
+            continue
+        j = i + 1  # after a view: its region
+        while j < n and words[j] in lx.EXAM_REGION_GAP:
+            j += 1
+        if i + 1 < j < n and words[j] in lx.EXAM_REGIONS:
+            found.add(j)
+    return found
+
+
 def find_entities(state: TextState) -> None:
     words, entities = state.words, []
     word_class, phrases = WORD_CLASS, ENTITY_PHRASES
+    exam = () if _EXAM_CUES.isdisjoint(words) else exam_words(words)
     skip_to = 0
     for i, word in enumerate(words):
-        if word is None or i < skip_to:
+        if word is None or i < skip_to or i in exam:
             continue
         if word in phrases:
             length, kind = _match(phrases, words, i)
@@ -171,8 +212,6 @@ def find_entities(state: TextState) -> None:
                 continue
         kind = word_class.get(word)
         if kind is not None:
-            if kind == POSITION and i + 1 < len(words) and words[i + 1] in lx.VIEW_WORDS:
-                continue  # "lateral view": the projection
             if kind == POSITION and word in lx.POSITION_PREDICATES and i and words[i - 1] in lx.COPULAS:
                 kind = DESCRIPTOR  # "the trachea is midline": a finding about the trachea, not anatomy
             elif word in lx.LEVEL_WORDS and i + 1 < len(words) and words[i + 1] in lx.LEVELLED_ANATOMY:

@@ -24,7 +24,7 @@ from functools import lru_cache
 
 from igcl.labels import CHEXPERT_OBSERVATIONS, NEGATIVE, POSITIVE, UNCERTAIN
 from igcl.reports import lexicon as lx
-from igcl.reports.graph import ReportGraph
+from igcl.reports.graph import ANAT_LABEL, ReportGraph
 
 _VALUE = {"OBS-DP": POSITIVE, "OBS-U": UNCERTAIN, "OBS-DA": NEGATIVE}
 _RANK = {POSITIVE: 2, UNCERTAIN: 1, NEGATIVE: 0}
@@ -87,6 +87,7 @@ LABEL_RULES: tuple[LabelRule, ...] = (
     _R("lung scar", lx.LUNG_OPACITY_SCAR_WORDS, "Lung Opacity", not_anatomy=lx.PLEURAL_ANATOMY),
     _R("airspace disease", lx.AIRSPACE_DISEASE_WORDS, "Lung Opacity", anatomy=lx.AIRSPACE_ANATOMY),
     _R("interstitial pattern", lx.INTERSTITIAL_PATTERN_WORDS, "Lung Opacity", anatomy=lx.INTERSTITIAL_ANATOMY),
+    _R("prosthetic valve", lx.PROSTHETIC_WORDS, "Support Devices", anatomy=lx.VALVE_ANATOMY),
     _R("enlarged heart", lx.ENLARGED_WORDS, "Cardiomegaly", anatomy=lx.HEART_ANATOMY),
     _R("normal heart", lx.NORMAL_WORDS, "Cardiomegaly", anatomy=lx.HEART_ANATOMY, labels=_PRESENT,
        value=NEGATIVE),
@@ -114,8 +115,8 @@ _MAPPED_WORDS = frozenset(RULES_BY_WORD)
 def mention_observations(word: str, label: str, anatomy: AbstractSet[str],
                          modifiers: AbstractSet[str]) -> list[tuple[str, float]]:
     """``(observation, value)`` for an observation node: ``word`` its text lower-cased with spaces collapsed,
-    ``label`` its OBS-* label, ``anatomy`` / ``modifiers`` the lower-cased texts of the nodes it is located_at and
-    of the nodes that modify it; ``[]`` for an unmapped observation. The rows of :data:`LABEL_RULES` that name
+    ``label`` its OBS-* label, ``anatomy`` the lower-cased texts of the nodes it is located_at and of the anatomy
+    nodes that modify those ("soft tissue": *soft* → *tissue*), ``modifiers`` those of the nodes that modify it; ``[]`` for an unmapped observation. The rows of :data:`LABEL_RULES` that name
     ``word`` are applied in order; an OBS-DP mention that *normal* modifies is negative ("pulmonary vascular
     engorgement appears within limits of normal")."""
     value = _VALUE[label]
@@ -158,14 +159,21 @@ def observation_labels(texts: Sequence[str], labels: Sequence[str],
                 mentions[i] = word
     pathology_found = False
     if mentions:
-        locations: dict[int, set[str]] = {}
+        targets: dict[int, list[int]] = {}
         modifiers: dict[int, set[str]] = {}
+        anatomy_modifiers: dict[int, list[int]] = {}
         for src, dst, relation in edges:  # one pass, so labelling stays linear in the graph size
             if relation == "located_at":
                 if src in mentions:
-                    locations.setdefault(src, set()).add(texts[dst].lower())
-            elif relation == "modify" and dst in mentions:
-                modifiers.setdefault(dst, set()).add(texts[src].lower())
+                    targets.setdefault(src, []).append(dst)
+            elif relation == "modify":
+                if dst in mentions:
+                    modifiers.setdefault(dst, set()).add(texts[src].lower())
+                elif labels[src] == ANAT_LABEL:
+                    anatomy_modifiers.setdefault(dst, []).append(src)
+        locations: dict[int, set[str]] = {}
+        for i, located in targets.items():  # the anatomy and the anatomy words that modify it ("chest wall")
+            locations[i] = {texts[a].lower() for t in located for a in (t, *anatomy_modifiers.get(t, ()))}
         for i, word in mentions.items():
             anatomy, modified_by = locations.get(i), modifiers.get(i)
             if anatomy is None and modified_by is None:

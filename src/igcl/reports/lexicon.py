@@ -38,7 +38,7 @@ def plural_forms(word: str) -> tuple[str, ...]:
                  "diaphragm": ("diaphragms",), "hemithorax": ("hemithoraces",), "costophrenic": (),
                  "thorax": ("thoraces",), "emphysema": (), "edema": (), "cardiomegaly": (), "fibrosis": (),
                  "scarring": (), "sclerosis": (), "scoliosis": (), "kyphosis": (), "pneumonia": ("pneumonias",),
-                 "vasculature": (), "parenchyma": (), "mediastinum": (), "soft tissue": ("soft tissues",),
+                 "vasculature": (), "parenchyma": (), "mediastinum": (), 
                  "chf": (), "copd": (), "air": (), "gas": (), "fluid": ("fluids",), "sternotomy": ("sternotomies",)}
     if word in irregular:
         return (word, *irregular[word])
@@ -55,15 +55,18 @@ def plural_forms(word: str) -> tuple[str, ...]:
 # --- observations ---------------------------------------------------------------------------------------------
 # Devices (CheXpert "Support Devices" and other hardware). Multi-token names that denote one thing are one span.
 DEVICE_WORDS: frozenset[str] = frozenset({
-    "tube", "line", "catheter", "picc", "picc line", "port", "port-a-cath", "portacath", "pacemaker", "pacer",
-    "defibrillator", "aicd", "icd", "lead", "wire", "drain", "stent", "ett", "endotracheal tube", "et tube",
-    "nasogastric tube", "ng tube", "ngt", "orogastric tube", "og tube", "feeding tube", "enteric tube",
-    "dobhoff", "dobhoff tube", "tubing", "shunt", "tracheostomy tube", "tracheostomy", "swan-ganz catheter",
-    "swan-ganz", "central line", "central venous catheter", "cvc", "introducer", "sheath", "hardware", "clip",
-    "suture", "staple", "screw", "plate", "rod", "prosthesis", "device", "valve replacement", "cabg", "coil",
-    "generator", "electrode", "monitoring leads", "ij line", "ij catheter", "dialysis catheter", "hemodialysis catheter",
-    "filter", "ivc filter", "balloon pump", "iabp", "impella", "lvad", "cerclage wire", "sternotomy wire",
-    "stimulator", "arthroplasty", "prosthetic valve", "mechanical valve", "valve prosthesis", "mediport",
+    "tube", "line", "catheter", "picc", "port", "port-a-cath", "portacath", "pacemaker", "pacer",
+    "defibrillator", "aicd", "icd", "lead", "wire", "drain", "stent", "ett", "ngt", "ogt", "dobhoff", "tubing",
+    "shunt", "tracheostomy", "trach", "swan-ganz", "cvc", "introducer", "sheath", "hardware", "clip", "suture",
+    "staple", "screw", "plate", "rod", "prosthesis", "device", "replacement", "cabg", "coil", "generator",
+    "electrode", "filter", "pump", "iabp", "impella", "lvad", "stimulator", "arthroplasty", "mediport",
+})
+# Words that name the kind of a device before its head (RadGraph: *nasogastric* modify → *tube*): observation
+# descriptors, one token each. (Anatomy words keep their class: "chest tube", "internal jugular line".)
+DEVICE_MODIFIERS: frozenset[str] = frozenset({
+    "nasogastric", "orogastric", "endotracheal", "et", "ng", "og", "enteric", "feeding", "transvenous",
+    "monitoring", "support", "dialysis", "hemodialysis", "balloon", "cerclage", "prosthetic", "mechanical",
+    "pigtail", "pacing", "triple-lumen", "double-lumen", "dual-lumen", "tunneled",
 })
 
 # Observation heads other than devices.
@@ -80,12 +83,12 @@ FINDING_WORDS: frozenset[str] = frozenset({
     "thoracotomy", "lobectomy", "pneumonectomy", "mastectomy", "cholecystectomy", "surgery", "process",
     "disease", "abnormality", "finding", "change", "changes", "pathology", "markings", "marking", "pattern",
     "haziness", "plaque", "overload", "bronchiectasis", "nodularity", "lucency", "deviation", "shift",
-    "displacement", "dilatation", "dilation", "aneurysm", "volume loss", "loss", "injury", "sarcoidosis",
+    "displacement", "dilatation", "dilation", "aneurysm", "loss", "injury", "sarcoidosis",
     "tuberculosis", "tb", "histoplasmosis", "osteopenia", "arthritis", "arthropathy", "spur", "loculation",
     "hypoinflation", "hypoventilation", "insufflation", "engorgement", "redistribution", "cephalization",
     "distention", "distension", "narrowing", "thickness", "lymphangitic", "metastases", "osteoporosis",
     "embolism", "infarct", "infarction", "abscess", "empyema", "bronchitis", "asthma", "pleurisy", "ards",
-    "interstitial edema", "air bronchograms", "bronchogram",
+    "bronchogram",
     "pneumatocele", "subsegmental", "crowding", "eventration", "sequela", "sequelae", "fusion", "curvature",
     "dextroscoliosis", "levoscoliosis", "aeration", "spurring", "irregularity", "collection", "dislocation",
     "obscuration", "wedging", "pneumonitis", "fullness", "hypertension", "pectus", "fat", "tubing", "shunt",
@@ -130,7 +133,11 @@ DESCRIPTORS: frozenset[str] = frozenset({
     # quantifiers and attributes that RadGraph links to the finding they describe ("areas of atelectasis",
     # "position of the PICC line", "endotracheal tube tip")
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
-    "appearance", "configuration",
+    "appearance", "configuration", "positions", "placements", "amounts", "degrees",
+    "configurations", "appearances",
+    # comparatives that describe a finding ("little change", "more opacity", "greater on the left")
+    "more", "greater", "less", "little", "in place",
+    *DEVICE_MODIFIERS,
 })
 
 # --- anatomy --------------------------------------------------------------------------------------------------
@@ -144,6 +151,7 @@ ANAT_POSITION: frozenset[str] = frozenset({
     "dependent", "posterolateral", "anterolateral", "inferolateral", "upper-lobe", "lower-lobe",
     "infraclavicular", "supraclavicular", "subdiaphragmatic", "subsegmental", "juxtahilar", "midthoracic",
     "intrathoracic", "descending", "ascending", "retrosternal", "epicardial", "intraperitoneal", "hiatal",
+    "vena", "internal", "external", "soft", "lymph",
 })
 ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "lung", "lobe", "lingula", "heart", "cardiac", "pleural", "pleura", "pulmonary", "hilar", "hilum", "hila",
@@ -152,13 +160,12 @@ ANAT_ORGAN_WORDS: frozenset[str] = frozenset({
     "airspace", "air space", "aorta", "aortic", "trachea", "tracheal", "carina", "bronchus", "bronchi",
     "bronchial", "bronchovascular", "vascular", "vessel", "vasculature", "spine", "vertebra", "vertebral", "rib",
     "clavicle", "scapula", "humerus", "shoulder", "sternum", "sternal", "abdomen", "abdominal", "stomach",
-    "gastric", "bowel", "liver", "spleen", "esophagus", "esophageal", "svc", "superior vena cava", "vena cava",
-    "cavoatrial junction", "atrium", "atrial", "ventricle", "ventricular", "pericardial", "pericardium",
-    "interstitium", "alveolar", "osseous", "bony", "skeletal", "soft tissue", "breast", "axilla", "axillary",
-    "neck", "jugular", "ij", "internal jugular", "subclavian", "brachiocephalic", "azygos", "arteries", "artery",
+    "gastric", "bowel", "liver", "spleen", "esophagus", "esophageal", "svc", "cava", "cavoatrial", "atrium", "atrial", "ventricle", "ventricular", "pericardial", "pericardium",
+    "interstitium", "alveolar", "osseous", "bony", "skeletal", "breast", "axilla", "axillary",
+    "neck", "jugular", "ij", "subclavian", "brachiocephalic", "azygos", "arteries", "artery",
     "arterial", "venous", "vein", "thyroid", "tissue", "fissure", "pulmonic", "cardiothoracic", "t-spine",
-    "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus", "chest wall",
-    "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "lymph node", "node",
+    "thoracolumbar", "glenohumeral", "acromioclavicular", "rotator", "costovertebral", "hilus",
+    "lungs", "body", "bones", "bone", "skin", "muscle", "interstitial", "extremity", "node",
     "midlung", "disc", "joint", "airway", "humeral", "coronary", "spinal", "vascularity", "septal", "caval", "valve",
     "endplate", "marrow", "mitral", "glenoid", "femur", "femoral", "hip", "knee", "ankle", "pelvis",
 })
@@ -252,7 +259,29 @@ LEVELLED_ANATOMY: frozenset[str] = frozenset({"svc", "superior", "ivc", "atrium"
 POSITION_PREDICATES: frozenset[str] = frozenset({"midline", "left-sided", "right-sided"})
 # "lateral view", "frontal radiograph": a position word before one of these names the projection, not anatomy.
 VIEW_WORDS: frozenset[str] = frozenset({"view", "views", "projection", "projections", "radiograph", "radiographs",
-                                        "film", "films", "image", "images", "exam", "examination", "study"})
+                                        "film", "films", "image", "images", "exam", "examination", "study",
+                                        "x-ray", "x-rays", "xray", "xrays", "radiography", "cxr", "studies",
+                                        "exams", "examinations"})
+# Words about the examination that may come before a view word ("PA and lateral chest radiographs", "portable
+# upright AP view"): with it, they name the exam, not anatomy or a finding.
+EXAM_MODIFIERS: frozenset[str] = frozenset({
+    "pa", "ap", "frontal", "lateral", "portable", "upright", "semi-upright", "semiupright", "supine", "erect",
+    "oblique", "decubitus", "single", "two", "and", ",", "chest", "bedside", "lordotic", "expiratory",
+    "inspiratory", "xxxx",
+})
+# The projections that "<projection> and lateral" names ("PA and lateral", "frontal and lateral" with no view word).
+PROJECTIONS: frozenset[str] = frozenset({"pa", "ap", "frontal"})
+# "views of the chest", "radiograph of the chest": the exam's region, not anatomy of a finding.
+EXAM_REGION_GAP: frozenset[str] = frozenset({"of", "the"})
+EXAM_REGIONS: frozenset[str] = frozenset({"chest", "thorax"})
+# "Findings were discussed with Dr. X": the report's findings as the subject of a communication verb.
+REPORT_WORDS: frozenset[str] = frozenset({"findings", "finding", "results", "result"})
+COMMUNICATION_VERBS: frozenset[str] = frozenset({
+    "discussed", "communicated", "reported", "called", "conveyed", "relayed", "telephoned", "paged", "reviewed",
+    "d/w", "emailed",
+})
+REPORT_VERB_GAP: frozenset[str] = frozenset({"were", "was", "are", "is", "have", "has", "been", "and", "these",
+                                              "the", "above", "personally", "directly", "verbally", "telephonically"})
 # "Nodule, not seen on prior exams": a cue followed closely by one of these speaks of the earlier study.
 PRIOR_STUDY_WORDS: frozenset[str] = frozenset({"prior", "previous", "previously", "earlier", "comparison", "old"})
 TERMINATORS: frozenset[str] = frozenset({
@@ -305,7 +334,8 @@ LOCATION_GAP: frozenset[str] = frozenset({
 # "position of the PICC line", "improvement in pneumothorax").
 OF_MODIFIERS: frozenset[str] = frozenset({
     "area", "areas", "focus", "foci", "amount", "degree", "position", "placement", "course", "tip", "tips",
-    "appearance", "configuration", "improvement", "increase", "decrease", "worsening", "progression",
+    "appearance", "configuration", "positions", "placements", "amounts", "degrees",
+    "configurations", "appearances", "improvement", "increase", "decrease", "worsening", "progression",
     "increased", "decreased", "improved", "worsened", "new", "small", "large", "minimal", "mild", "moderate",
     "severe", "interval", "persistent", "residual", "unchanged", "stable",
 })
@@ -349,7 +379,7 @@ SUGGESTIVE_CUES: frozenset[tuple[str, ...]] = frozenset({
 # A finding word names its observation wherever it is (the "by word" rows of igcl.reports.labels.LABEL_RULES).
 OBSERVATION_WORDS: dict[str, frozenset[str]] = {
     "Cardiomegaly": frozenset({"cardiomegaly"}),
-    "Edema": frozenset({"edema", "chf", "congestion", "overload", "interstitial edema"}),
+    "Edema": frozenset({"edema", "chf", "congestion", "overload"}),
     "Consolidation": frozenset(plural_forms("consolidation") + ("consolidative",)),
     "Pneumonia": frozenset(plural_forms("pneumonia") + plural_forms("infection") + ("infectious", "pneumonitis")),
     "Atelectasis": frozenset(plural_forms("atelectasis") + ("atelectatic", "collapse", "collapsed")),
@@ -364,8 +394,8 @@ OBSERVATION_WORDS: dict[str, frozenset[str]] = {
                               "metastasis", "metastases"}),
     # (CheXpert's labeler counts hardware, plates, screws, coils, valves and arthroplasties as support devices,
     # but not surgical clips, sutures, staples or sternotomy wires)
-    "Support Devices": frozenset(form for w in DEVICE_WORDS - {"clip", "suture", "staple", "rod", "cabg",
-                                                                "cerclage wire", "sternotomy wire", "wire", "filter"}
+    "Support Devices": frozenset(form for w in DEVICE_WORDS - {"clip", "suture", "staple", "rod", "cabg", "wire",
+                                                                "filter"}
                                  for form in plural_forms(w)),
 }
 # Words that name an observation only at some anatomy: (word, anatomy) → observation.
@@ -390,7 +420,7 @@ AIRSPACE_DISEASE_WORDS = frozenset({"disease", "process", "abnormality", "abnorm
 # "left chest XXXX with its tip in the mid SVC": a tip in the great veins, the heart or at the carina belongs to
 # a line or tube, whether or not the report (or its de-identification) names it.
 TIP_WORDS = frozenset(plural_forms("tip"))
-DEVICE_TIP_ANATOMY = frozenset({"svc", "superior vena cava", "vena cava", "ivc", "cavoatrial", "cavoatrial junction",
+DEVICE_TIP_ANATOMY = frozenset({"svc", "cava", "vena", "ivc", "cavoatrial",
                                 "caval", "atrium", "atrial", "brachiocephalic", "subclavian", "jugular", "azygos",
                                 "carina"})
 # "catheter fracture", "fractured sternotomy wires": a broken device, not a broken bone.
@@ -411,8 +441,11 @@ VASCULAR_CONGESTION_WORDS = frozenset({
 })
 # "soft tissue edema" of a limb or the chest wall is not pulmonary edema.
 EDEMA_WORDS = frozenset({"edema"})
-NONPULMONARY_EDEMA_ANATOMY = frozenset({"soft tissue", "soft tissues", "extremity", "extremities", "breast",
-                                        "breasts", "neck", "chest wall", "skin"})
+NONPULMONARY_EDEMA_ANATOMY = frozenset({"soft", "extremity", "extremities", "breast", "breasts", "neck", "wall",
+                                        "skin"})
+# "prosthetic aortic valve": the device is named by its descriptor at the valve.
+PROSTHETIC_WORDS = frozenset({"prosthetic", "mechanical", "replacement"})
+VALVE_ANATOMY = frozenset(plural_forms("valve"))
 # Only vessels engorge or cephalize in the lungs: "the pulmonary XXXX are engorged" (the vessel word masked) is Edema.
 VESSEL_ONLY_CONGESTION_WORDS = frozenset({"engorged", "engorgement", "cephalization"})
 LUNG_ANATOMY_FOR_VESSELS = frozenset({"pulmonary", "lung", "lungs", "hilar", "perihilar"})

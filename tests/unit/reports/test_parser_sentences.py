@@ -1,7 +1,8 @@
 """Hand-written report sentences with the RadGraph entities, relations and CheXpert labels we expect.
 
 Each case: the sentence; its entities in text order as ``text/LABEL`` (A = ANAT-DP, DP/DA/U = OBS-*; ``+`` stands
-for a space inside a multi-word entity); the exact set of relations as ``head>relation>tail`` (entity texts); the
+for a space inside a multi-word entity, which RADGRAPH_SCHEMA.md keeps for "in place" only: device names and fixed
+terms are a head and its modifiers); the exact set of relations as ``head>relation>tail`` (entity texts); the
 derived labels for the observations it mentions (every observation not listed must be None; No Finding is listed
 where it is 1).
 """
@@ -122,12 +123,12 @@ CASES = [
     ("Mild pulmonary vascular congestion.", "Mild/DP pulmonary/A vascular/A congestion/DP",
      "Mild>modify>congestion pulmonary>modify>vascular congestion>located_at>vascular", {"Edema": 1}),
     # devices
-    ("Endotracheal tube tip 4 cm above the carina.", "Endotracheal+tube/DP tip/DP carina/A",
-     "tip>modify>Endotracheal+tube tip>located_at>carina", {"Support Devices": 1, "No Finding": 1}),
-    ("Right PICC line tip in the SVC.", "Right/A PICC+line/DP tip/DP SVC/A",
-     "PICC+line>located_at>Right tip>modify>PICC+line tip>located_at>SVC", {"Support Devices": 1, "No Finding": 1}),
-    ("Nasogastric tube terminates in the stomach.", "Nasogastric+tube/DP stomach/A",
-     "Nasogastric+tube>located_at>stomach", {"Support Devices": 1, "No Finding": 1}),
+    ("Endotracheal tube tip 4 cm above the carina.", "Endotracheal/DP tube/DP tip/DP carina/A",
+     "Endotracheal>modify>tube tip>modify>tube tip>located_at>carina", {"Support Devices": 1, "No Finding": 1}),
+    ("Right PICC line tip in the SVC.", "Right/A PICC/DP line/DP tip/DP SVC/A",
+     "PICC>modify>line line>located_at>Right tip>modify>line tip>located_at>SVC", {"Support Devices": 1, "No Finding": 1}),
+    ("Nasogastric tube terminates in the stomach.", "Nasogastric/DP tube/DP stomach/A",
+     "Nasogastric>modify>tube tube>located_at>stomach", {"Support Devices": 1, "No Finding": 1}),
     ("Pacemaker leads in the right atrium and right ventricle.",
      "Pacemaker/DP leads/DP right/A atrium/A right/A ventricle/A",
      "Pacemaker>modify>leads leads>located_at>atrium leads>located_at>ventricle right>modify>atrium "
@@ -224,8 +225,8 @@ CASES = [
      {"Edema": 0, "No Finding": 1}),
     ("The pulmonary arteries are prominent.", "pulmonary/A arteries/A prominent/DP",
      "pulmonary>modify>arteries prominent>located_at>arteries", {"No Finding": 1}),
-    ("Soft tissue edema of the chest wall.", "Soft+tissue/A edema/DP chest+wall/A",
-     "edema>located_at>Soft+tissue edema>located_at>chest+wall", {"No Finding": 1}),
+    ("Soft tissue edema of the chest wall.", "Soft/A tissue/A edema/DP chest/A wall/A",
+     "Soft>modify>tissue edema>located_at>tissue edema>located_at>chest wall>modify>chest", {"No Finding": 1}),
     # what a pleural collection holds names the observation; "evaluation for" asserts nothing
     ("Small left apical pleural air collection.", "Small/DP left/A apical/A pleural/A air/DP collection/DP",
      "Small>modify>collection air>modify>collection left>modify>pleural apical>modify>pleural "
@@ -244,10 +245,10 @@ CASES = [
     ("The effusion has resolved since the prior exam.", "effusion/DA", "", {"Pleural Effusion": 0, "No Finding": 1}),
     ("Nodule, not seen on prior exams.", "Nodule/DP", "", {"Lung Lesion": 1}),
     # a broken device is not a broken bone
-    ("Left central venous catheter fracture.", "Left/A central+venous+catheter/DP fracture/DP",
-     "central+venous+catheter>modify>fracture fracture>located_at>Left", {"Support Devices": 1, "No Finding": 1}),
-    ("The enteric tube courses below the diaphragm.", "enteric+tube/DP diaphragm/A",
-     "enteric+tube>located_at>diaphragm", {"Support Devices": 1, "No Finding": 1}),
+    ("Left central venous catheter fracture.", "Left/A central/A venous/A catheter/DP fracture/DP",
+     "Left>modify>venous central>modify>venous catheter>modify>fracture fracture>located_at>venous", {"Support Devices": 1, "No Finding": 1}),
+    ("The enteric tube courses below the diaphragm.", "enteric/DP tube/DP diaphragm/A",
+     "enteric>modify>tube tube>located_at>diaphragm", {"Support Devices": 1, "No Finding": 1}),
     ("Small pleural effusions with compressive atelectasis.",
      "Small/DP pleural/A effusions/DP compressive/DP atelectasis/DP",
      "Small>modify>effusions effusions>located_at>pleural compressive>modify>atelectasis",
@@ -271,11 +272,11 @@ CASES = [
     ("Left chest port with its tip in the mid SVC.", "Left/A chest/A port/DP tip/DP mid/A SVC/A",
      "Left>modify>chest port>located_at>chest tip>located_at>SVC mid>modify>SVC",
      {"Support Devices": 1, "No Finding": 1}),
-    ("The tip projects over the cavoatrial junction.", "tip/DP cavoatrial+junction/A",
-     "tip>located_at>cavoatrial+junction", {"Support Devices": 1, "No Finding": 1}),
+    ("The tip projects over the cavoatrial junction.", "tip/DP cavoatrial/A junction/A",
+     "tip>located_at>cavoatrial junction>modify>cavoatrial", {"Support Devices": 1, "No Finding": 1}),
     ("Aortic valve prosthesis and right shoulder arthroplasty.",
-     "Aortic/A valve+prosthesis/DP right/A shoulder/A arthroplasty/DP",
-     "valve+prosthesis>located_at>Aortic right>modify>shoulder arthroplasty>located_at>shoulder",
+     "Aortic/A valve/A prosthesis/DP right/A shoulder/A arthroplasty/DP",
+     "Aortic>modify>valve prosthesis>located_at>valve right>modify>shoulder arthroplasty>located_at>shoulder",
      {"Support Devices": 1, "No Finding": 1}),
     ("Surgical clips in the right axilla.", "Surgical/DP clips/DP right/A axilla/A",
      "Surgical>modify>clips clips>located_at>axilla right>modify>axilla", {"No Finding": 1}),
