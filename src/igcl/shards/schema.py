@@ -11,9 +11,9 @@ column          type                        meaning
 study_id        string                      MIMIC: ``s50414267``; CheXpert: ``patient00001/study1``
 patient_id      string                      MIMIC: ``p10000032``; CheXpert: ``patient00001``
 image_id        string                      MIMIC: the dicom_id; CheXpert: the path below the root
-split           string                      MIMIC: train / validate / test; CheXpert: train / valid
+split           string                      MIMIC: train / validate / test; CheXpert: train / valid (/ test)
 image_path      string                      path of the JPEG (the configured root joined with the relative path)
-view            string                      PA, AP or LATERAL (other MIMIC views: as written, upper-cased)
+view            string                      PA, AP, LATERAL or FRONTAL (CheXpert, no AP/PA); others upper-cased
 report_path     string (nullable)           the study's free-text report (pretrain); null for CheXpert
 labels          struct<14 × float32>        CheXpert observations, 1 / 0 / -1 / null, CSV order
 ==============  ==========================  ====================================================================
