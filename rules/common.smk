@@ -21,6 +21,7 @@ SRC = Path(workflow.basedir) / "src" / "igcl"
 sys.path.insert(0, str(SRC.parent))
 from igcl.code_inputs import import_closure
 from igcl.config import execution_keys
+from igcl.data.columns import CHEXPERT_TEST_CSVS, PHANTOM_READERS_CSV
 from igcl.data.roots import check_data_roots
 from igcl.methods import GRAPHS, METHOD_NAMES, TEXT, check_method_settings, get_method, method_seeds
 from igcl.workflow_config import SECTIONS, check_config, pretrain_job_values, section_class, split_execution
@@ -139,9 +140,7 @@ def get_chexpert_root():
 
 
 # evaluate.radiologists: auto resolves to the readers that read the images being tested, or to none
-PHANTOM_READERS = "phantom_radiologists.csv"  # written by the phantom beside its CheXpert test split
 SHIPPED_READERS = "src/igcl/evaluate/data/chexpert_test_radiologists.csv"  # published CheXpert-test radiologists
-CHEXPERT_TEST_FILES = ("test_labels.csv", "groundtruth.csv")  # the released CheXpert test labels
 
 
 def get_radiologists_csv():
@@ -154,9 +153,9 @@ def get_radiologists_csv():
     if value != "auto":
         return value
     if uses_phantom("chexpert"):
-        return f"{get_chexpert_root()}/{PHANTOM_READERS}" if config["phantom"].get("eval_test_studies", 0) else None
+        return f"{get_chexpert_root()}/{PHANTOM_READERS_CSV}" if config["phantom"]["eval_test_studies"] else None
     root = Path(get_chexpert_root())
-    return SHIPPED_READERS if any((root / name).is_file() for name in CHEXPERT_TEST_FILES) else None
+    return SHIPPED_READERS if any((root / name).is_file() for name in CHEXPERT_TEST_CSVS) else None
 
 
 def get_final_outputs():

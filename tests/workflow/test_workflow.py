@@ -109,6 +109,18 @@ def test_full_run_writes_the_report(pipeline):
     for method in METHODS:
         assert f"| {method} |" in summary
     assert "## Paired differences of mean AUROC (linear probe)" in summary
+    # the phantom writes a CheXpert test split: scores on test, thresholds from valid, its simulated readers
+    assert "test on the CheXpert test split (thresholds of the thresholded metrics are chosen on valid)" in summary
+    zeroshot = summary.split("## Zero-shot classification (prompt pairs, CheXpert test)")[1].split("\n## ")[0]
+    for method in METHODS:  # a row for every method: scores for those with a report encoder, n/a for the others
+        row = next(line for line in zeroshot.splitlines() if line.startswith(f"| {method} |"))
+        assert ("n/a" in row) == (method not in ("igcl", "convirt")), row
+    assert "## Thresholded metrics (CheXpert test, thresholds chosen on valid)" in summary
+    assert "## Radiologist operating points" in summary and "simulated" in summary
+    tables = pipeline / "results" / "eval"
+    assert pl.read_parquet(tables / "igcl" / "seed0" / "zeroshot.parquet").height == 7  # 5 + mean + accuracy
+    assert pl.read_parquet(tables / "image_only" / "seed0" / "zeroshot.parquet").height == 0
+    assert pl.read_parquet(tables / "pixels" / "seed0" / "radiologists.parquet")["reader"].n_unique() == 3
     for figure in ("label_efficiency", "roc", "retrieval"):
         assert (pipeline / "results" / "figures" / f"{figure}.png").stat().st_size > 1000
     for method in METHODS:
@@ -165,6 +177,11 @@ def test_phantom_seed_reruns_everything(pipeline):
 def test_evaluation_set_size_leaves_pretraining_alone(pipeline):
     """The CheXpert tree is its own job: a bigger evaluation set re-ingests and re-evaluates, no pretraining."""
     assert planned_jobs(pipeline, "phantom: {eval_train_studies: 31}") == {
+        "phantom": 1, "ingest": 1, "images": 1, "evaluate": 5, "report": 1}
+
+
+def test_test_split_size_rewrites_only_the_chexpert_tree_and_evaluation(pipeline):
+    assert planned_jobs(pipeline, "phantom: {eval_test_studies: 7}") == {
         "phantom": 1, "ingest": 1, "images": 1, "evaluate": 5, "report": 1}
 
 

@@ -2,7 +2,8 @@
 
 Reader CSV (``evaluate.radiologists``): one row per reader and pathology, header ``reader,pathology,fpr,tpr``;
 lines starting with ``#`` are comments, and a ``# source: ...`` comment names where the figures come from (the
-summary quotes it). ``pathology`` must be one of the competition pathologies; fpr and tpr are rates in [0, 1].
+summary quotes it). ``pathology`` must be one of the competition pathologies; fpr and tpr are rates in [0, 1], or
+both blank: that reader has no operating point for that pathology (a test split without a positive, say).
 
 Two files are known to the workflow (``evaluate.radiologists: auto``):
 
@@ -90,6 +91,8 @@ def read_readers(path: str | os.PathLike[str], pathologies: tuple[str, ...] = CO
         if len(values) != len(READER_COLUMNS):
             raise ValueError(f"{where}: {len(values)} fields; expected {len(READER_COLUMNS)} ({','.join(READER_COLUMNS)})")
         reader, pathology, fpr_text, tpr_text = values
+        if not fpr_text and not tpr_text:  # no operating point (e.g. a split without a positive for it)
+            continue
         if not reader:
             raise ValueError(f"{where}: empty reader name")
         if pathology not in pathologies:

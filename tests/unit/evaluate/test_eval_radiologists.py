@@ -35,6 +35,15 @@ def test_a_bad_reader_file_is_a_clear_error(tmp_path, body, message):
     assert str(path) in str(err.value)
 
 
+def test_a_blank_operating_point_is_left_out_but_half_a_point_is_an_error(tmp_path):
+    path = tmp_path / "readers.csv"
+    path.write_text("reader,pathology,fpr,tpr\nr1,Edema,,\nr1,Cardiomegaly,0.1,0.5\n")
+    assert [p.pathology for p in read_readers(path).points] == ["Cardiomegaly"]
+    path.write_text("reader,pathology,fpr,tpr\nr1,Edema,0.1,\n")
+    with pytest.raises(ValueError, match="line 2: tpr '' is not a number"):
+        read_readers(path)
+
+
 def test_a_missing_reader_file_names_the_key(tmp_path):
     with pytest.raises(ValueError, match="no such radiologist file"):
         read_readers(tmp_path / "absent.csv")

@@ -31,7 +31,7 @@ from igcl.labels import COMPETITION_PATHOLOGIES
 N_READERS = 3
 TPR_RANGE = (0.45, 0.92)
 FPR_RANGE = (0.03, 0.31)
-COMMENT = ("# Simulated radiologists of the phantom CheXpert test split (igcl.data.phantom.readers; not part of any "
+COMMENT = ("# source: simulated radiologists of the phantom CheXpert test split (igcl.data.phantom.readers; not part of any "
            "real CheXpert layout): the fpr and tpr that each reader's seeded Bernoulli reads of the test images "
            "achieve against test_labels.csv")
 
