@@ -12,6 +12,36 @@ def get_evaluate_outputs(method="{method}", seed="{seed}"):
     return [f"results/eval/{method}/seed{seed}/{name}.parquet" for name in names]
 
 
+PROMPT_GRAPHS = "data/prompts/graphs.parquet"
+
+
+def zeroshot_prompt_settings():
+    """What the prompt graphs depend on: the templates and per-pathology prompts (not per_class, nor graphs)."""
+    zeroshot = config["evaluate"]["zeroshot"]
+    return shlex.quote(json.dumps({key: zeroshot[key] for key in ("templates", "prompts")}, sort_keys=True))
+
+
+rule prompts:
+    input:
+        code=stage_sources("prompts"),
+    output:
+        PROMPT_GRAPHS,
+    log:
+        "logs/prompts/prompts.log",
+    benchmark:
+        "benchmarks/prompts/prompts.tsv"
+    conda:
+        "../envs/parse.yaml"
+    params:
+        settings=zeroshot_prompt_settings(),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "igcl prompts --settings {params.settings} --out {output} --log {log}"
+
+
 def get_evaluate_input(wildcards):
     """The checkpoint, the CheXpert shard, and for a method with a report encoder (retrieval) the MIMIC shard and
     its own report side only: graphs do not rerun convirt's evaluation, nor anything image_only's."""
@@ -33,6 +63,8 @@ def get_evaluate_input(wildcards):
                 inputs["node_features"] = features
         if entry.report_side == TEXT:
             inputs["manifest"] = "data/manifests/pretrain.parquet"
+    if entry.report_side == GRAPHS and config["evaluate"]["zeroshot"]["enabled"]:
+        inputs["prompt_graphs"] = PROMPT_GRAPHS  # graph prompts: parsed by the prompts stage, not by evaluate
     readers = get_radiologists_csv()
     if readers is not None and not readers.startswith(f"{PHANTOM_ROOT}/"):
         # a user's or the shipped file: an edit reruns the evaluation. The phantom's lies inside the phantom
@@ -48,7 +80,8 @@ def get_evaluate_radiologists_arg(wildcards):
 
 def get_evaluate_retrieval_args(wildcards, input):
     options = {"retrieval_images": "--retrieval-images", "retrieval_index": "--retrieval-index",
-               "graphs": "--graphs", "node_features": "--node-features", "manifest": "--manifest"}
+               "graphs": "--graphs", "node_features": "--node-features", "manifest": "--manifest",
+               "prompt_graphs": "--prompt-graphs"}
     return " ".join(f"{option} {getattr(input, key)}" for key, option in options.items() if key in input.keys())
 
 

@@ -13,6 +13,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "evaluate"
 from evaldata_builders import make_eval_shard, make_retrieval_inputs, save_checkpoint  # noqa: E402
 
 from igcl.cli.evaluate import main  # noqa: E402
+from igcl.evaluate.config import ZeroShotConfig  # noqa: E402
+from igcl.evaluate.prompt_parse import write_prompt_graphs  # noqa: E402
 from igcl.labels import COMPETITION_PATHOLOGIES  # noqa: E402
 
 SETTINGS = {"seeds": [0, 1], "n_bootstrap": 50, "batch_size": 16,
@@ -32,14 +34,17 @@ def inputs(tmp_path_factory):
     root = tmp_path_factory.mktemp("evalcli")
     npy, index = make_eval_shard(root / "images")
     retrieval = make_retrieval_inputs(root / "mimic")
-    return {"root": root, "eval_images": npy, "eval_index": index, **retrieval}
+    prompt_graphs = root / "prompts" / "graphs.parquet"
+    write_prompt_graphs(ZeroShotConfig(), prompt_graphs)  # what the prompts stage writes for the defaults
+    return {"root": root, "eval_images": npy, "eval_index": index, "prompt_graphs": prompt_graphs, **retrieval}
 
 
 def argv(inputs, method, checkpoint, out, settings=SETTINGS, eval_index=None):
     return ["--settings", json.dumps(settings), "--method", method, "--checkpoint", str(checkpoint),
             "--eval-images", str(inputs["eval_images"]), "--eval-index", str(eval_index or inputs["eval_index"]),
             "--retrieval-images", str(inputs["images"]), "--retrieval-index", str(inputs["index"]),
-            "--manifest", str(inputs["manifest"]), "--graphs", str(inputs["graphs"]), "--out", str(out),
+            "--manifest", str(inputs["manifest"]), "--graphs", str(inputs["graphs"]),
+            "--prompt-graphs", str(inputs["prompt_graphs"]), "--out", str(out),
             "--threads", "1", "--log", str(out.parent / f"{method}.log")]
 
 
@@ -151,7 +156,8 @@ r2,Cardiomegaly,0.3,0.9
 def test_a_test_split_gets_thresholds_and_reader_comparisons(tmp_path):
     """With a CheXpert test split the probes test on it, valid chooses the thresholds, and readers are compared."""
     npy, index = make_eval_shard(tmp_path / "images", n_test_patients=30)
-    data = {"eval_images": npy, "eval_index": index, **make_retrieval_inputs(tmp_path / "mimic")}
+    data = {"eval_images": npy, "eval_index": index, "prompt_graphs": tmp_path / "none.parquet",  # convirt: unread
+            **make_retrieval_inputs(tmp_path / "mimic")}
     readers = tmp_path / "readers.csv"
     readers.write_text(READERS)
     checkpoint = save_checkpoint(tmp_path / "ckpt", "convirt")
@@ -176,3 +182,12 @@ def test_a_test_split_gets_thresholds_and_reader_comparisons(tmp_path):
     assert all(math.isclose(r["diff"], r["model_tpr"] - r["reader_tpr"]) for r in rad if r["status"] == "ok")
     meta = json.loads((out / "linear.parquet.meta.json").read_text())
     assert meta["data"]["test_split"] == "test" and meta["data"]["threshold_split"] == "valid"
+
+
+def test_graph_prompts_made_for_other_prompts_are_refused(inputs, tmp_path):
+    checkpoint = save_checkpoint(tmp_path / "ckpt", "igcl")
+    out = tmp_path / "eval" / "igcl"
+    settings = {**SETTINGS, "seeds": [0], "linear": {"fractions": [1.0], "max_iter": 50}, "fewshot": {"k": [1]},
+                "zeroshot": {"templates": [["{} is seen", "no {} is seen"]]}}
+    with pytest.raises(ValueError, match="prompt graphs made for other evaluate.zeroshot prompts"):
+        main(argv(inputs, "igcl", checkpoint, out, settings=settings))

@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TINY = Path(__file__).with_name("tiny_config.yaml")
 COPIED = ("Snakefile", "config.yaml", "rules", "workflow", "envs", "src", "config")
 METHODS = ("igcl", "convirt", "image_only", "random", "pixels")
-ALL_JOBS = {"phantom": 2, "ingest": 2, "images": 2, "parse": 1, "pretrain": 5, "evaluate": 5, "report": 1}
+# every job that reads data; the prompts job (igcl's zero-shot prompts parsed into graphs) reads only the config
+DATA_JOBS = {"phantom": 2, "ingest": 2, "images": 2, "parse": 1, "pretrain": 5, "evaluate": 5, "report": 1}
+ALL_JOBS = {**DATA_JOBS, "prompts": 1}
 
 pytestmark = pytest.mark.slow
 
@@ -171,7 +173,7 @@ def test_adding_a_pretraining_seed_plans_only_that_seeds_jobs(pipeline):
 
 
 def test_phantom_seed_reruns_everything(pipeline):
-    assert planned_jobs(pipeline, "phantom: {seed: 1}") == ALL_JOBS
+    assert planned_jobs(pipeline, "phantom: {seed: 1}") == DATA_JOBS
 
 
 def test_evaluation_set_size_leaves_pretraining_alone(pipeline):
@@ -186,7 +188,7 @@ def test_test_split_size_rewrites_only_the_chexpert_tree_and_evaluation(pipeline
 
 
 def test_pretraining_set_size_leaves_the_chexpert_tree_alone(pipeline):
-    expected = {**ALL_JOBS, "phantom": 1, "ingest": 1, "images": 1}
+    expected = {**DATA_JOBS, "phantom": 1, "ingest": 1, "images": 1}
     assert planned_jobs(pipeline, "phantom: {pretrain_studies: 41, test_fraction: 0.2, train_fraction: 0.75}") == \
         expected
 
@@ -196,7 +198,8 @@ def test_parser_source_change_reruns_parse_and_downstream_only(pipeline):
     original = parser.read_text()
     try:
         parser.write_text(original + "\n# an edit\n")
-        assert planned_jobs(pipeline) == {"parse": 1, "pretrain": 1, "evaluate": 1, "report": 1}
+        # evaluate does not import the parser: only igcl's evaluation reruns, through its graphs and prompt graphs
+        assert planned_jobs(pipeline) == {"parse": 1, "prompts": 1, "pretrain": 1, "evaluate": 1, "report": 1}
     finally:
         parser.write_text(original)
         # restore the old mtime ordering: the output is newer than the source again
@@ -293,7 +296,7 @@ def test_execution_settings_still_reach_the_stage(pipeline):
 SOURCE_EDITS = {
     "data/images.py": {"pretrain": 5, "evaluate": 5, "report": 1},  # pixel normalisation of pretrain and evaluate
     "evaluate/summary.py": {"report": 1},                            # report-only code
-    "reports/sections.py": {"parse": 1, "pretrain": 5, "evaluate": 5, "report": 1},  # parse and convirt read it
+    "reports/sections.py": {"parse": 1, "prompts": 1, "pretrain": 5, "evaluate": 5, "report": 1},  # parse, convirt
     "io.py": ALL_JOBS,                                                # every stage writes through it
 }
 

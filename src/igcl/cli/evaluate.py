@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--graphs", type=Path, help="directory of graph part-*.parquet shards (retrieval, graph side)")
     parser.add_argument("--node-features", type=Path,
                         help="the node_features stage's folder (retrieval, graph encoders on text-model vectors)")
+    parser.add_argument("--prompt-graphs", type=Path, default=None,
+                        help="the prompts stage's graphs (data/prompts/graphs.parquet; zero-shot of a graph method)")
     parser.add_argument("--radiologists", type=Path, default=None,
                         help="reader CSV (reader,pathology,fpr,tpr): compare each reader with the model's ROC")
     parser.add_argument("--out", required=True, type=Path, help="output directory results/eval/{method}/seed{N}")
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = EvaluateInputs(checkpoint_dir=args.checkpoint, eval_images=args.eval_images, eval_index=args.eval_index,
                             retrieval_images=args.retrieval_images, retrieval_index=args.retrieval_index,
                             manifest=args.manifest, graphs_dir=args.graphs,
-                            node_features=args.node_features, radiologists=args.radiologists)
+                            node_features=args.node_features, radiologists=args.radiologists,
+                            prompt_graphs=args.prompt_graphs)
     run_evaluation(cfg, method=args.method, inputs=inputs, out_dir=args.out, label=args.label)
     return 0

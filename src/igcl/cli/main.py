@@ -13,6 +13,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "node_features": ("igcl.cli.node_features", "contextual text-model vectors of graph nodes (optional)"),
     "images": ("igcl.cli.images", "decode, resize and shard images for fast loading"),
     "pretrain": ("igcl.cli.pretrain", "contrastive pretraining of an image encoder"),
+    "prompts": ("igcl.cli.prompts", "parse the zero-shot prompts into graphs (graph methods)"),
     "evaluate": ("igcl.cli.evaluate", "CheXpert downstream evaluation of a checkpoint"),
     "report": ("igcl.cli.report", "summary of every method's results"),
 }

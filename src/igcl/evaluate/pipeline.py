@@ -33,6 +33,7 @@ from igcl.evaluate.features import (cache_key, cached_features, checkpoint_hash,
 from igcl.evaluate.fewshot import run_few_shot
 from igcl.evaluate.finetune import run_finetune
 from igcl.evaluate.metrics import score_pathologies
+from igcl.evaluate.prompt_graphs import read_prompt_graphs
 from igcl.evaluate.probe import (ProbeData, ScoredCell, linear_probe_cells, run_linear_probe, score_records,
                                  seeded_rng)
 from igcl.evaluate.radiologists import Readers, compare_with_readers, read_readers
@@ -71,6 +72,7 @@ class EvaluateInputs:
     graphs_dir: Path | None = None
     node_features: Path | None = None  # the node_features stage's folder (a graph encoder on text-model vectors)
     radiologists: Path | None = None   # a reader CSV (igcl.evaluate.radiologists); None: no reader comparison
+    prompt_graphs: Path | None = None  # the prompts stage's graphs (zero-shot of a graph method)
 
     def check_retrieval(self, method: str, node_vectors: bool = False) -> None:
         """Raise ValueError naming the missing option when ``method``'s retrieval lacks an input."""
@@ -165,7 +167,7 @@ TASK_IDS = {"linear": 1, "zeroshot": 2}  # keeps the threshold and reader stream
 
 
 def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, info: dict, device,
-              method: str) -> tuple[list[dict], list[dict], ScoredCell | None]:
+              method: str, prompt_graphs_path: Path | None) -> tuple[list[dict], list[dict], ScoredCell | None]:
     """Zero-shot tables of a method with a report encoder: (ZEROSHOT_SCHEMA rows, score rows, its scored cell)."""
     zcfg = cfg.zeroshot
     if not model.has_report_encoder or not zcfg.enabled:
@@ -178,8 +180,14 @@ def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, i
                          "the node_features stage computes only for the reports; set evaluate.zeroshot.enabled: "
                          "false for this method")
     seed = cfg.seeds[0]  # zero-shot has no sampling: one cell, at the first sampling seed
+    prompt_graphs = None
+    if get_method(model.method).report_side == GRAPHS:
+        if prompt_graphs_path is None:
+            raise ValueError(f"zero-shot of graph method {method!r} needs --prompt-graphs (the prompts stage's "
+                             "output), or set evaluate.zeroshot.enabled: false")
+        prompt_graphs = read_prompt_graphs(prompt_graphs_path, zcfg, data.pathologies)
     positive, negative, described = prompt_vectors(model, data.pathologies, zcfg.templates, zcfg.prompts,
-                                                   zcfg.graphs)
+                                                   zcfg.graphs, prompt_graphs)
     rows = info["test_rows"] if info["valid_rows"] is None else np.concatenate([info["test_rows"],
                                                                                 info["valid_rows"]])
     vectors = embed_image_rows(model, images, rows, normalize_images, batch_size=cfg.batch_size, device=device)
@@ -237,7 +245,8 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
                                max_iter=cfg.linear.max_iter)
     linear, linear_scores = run_linear_probe(data, fractions=cfg.linear.fractions, C=cfg.linear.C,
                                              max_iter=cfg.linear.max_iter, cells=cells, **common)
-    zeroshot, zeroshot_scores, zeroshot_cell = zero_shot(cfg, model, shard.array, data, info, device, method)
+    zeroshot, zeroshot_scores, zeroshot_cell = zero_shot(cfg, model, shard.array, data, info, device, method,
+                                                          inputs.prompt_graphs)
     thresholds, radiologists = [], []
     for cell in cells + ([zeroshot_cell] if zeroshot_cell is not None else []):
         if cfg.thresholds.enabled:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from igcl.labels import ENTITY_LABELS, RELATIONS
+from igcl.labels import COMPETITION_PATHOLOGIES, ENTITY_LABELS, RELATIONS
 
 
 def prompt_pairs(pathology: str, templates: Sequence[Sequence[str]],
@@ -61,3 +61,20 @@ def check_prompt_graphs(graphs: Mapping[str, Any], pathologies: Sequence[str], w
                 raise ValueError(f"{where}.{pathology}.{side}: needs a non-empty list of graphs")
             for i, graph in enumerate(sides[side]):
                 graph_row(graph, f"{where}.{pathology}.{side}[{i}]")
+
+
+SIDES = ("positive", "negative")
+
+
+def prompt_key(pathology: str, side: str, index: int) -> str:
+    return f"{pathology}|{side}|{index}"
+
+
+def prompt_texts(cfg, pathologies: Sequence[str] = COMPETITION_PATHOLOGIES) -> list[tuple[str, str]]:
+    """``(key, prompt text)`` for every prompt of every pathology, in file order."""
+    out = []
+    for pathology in pathologies:
+        pairs = prompt_pairs(pathology, cfg.templates, cfg.prompts)
+        for s, side in enumerate(SIDES):
+            out += [(prompt_key(pathology, side, i), pair[s]) for i, pair in enumerate(pairs)]
+    return out

@@ -24,14 +24,14 @@ similar to. Accuracy with a bootstrap CI over those images; chance is Σ_c (n_c 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from igcl.evaluate.features import Normalize, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
-from igcl.evaluate.prompts import graph_row, prompt_pairs
+from igcl.evaluate.prompts import SIDES, graph_row, prompt_key, prompt_pairs
 from igcl.methods import GRAPHS, get_method
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,12 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
-def prompt_vectors(pretrained, pathologies: Sequence[str], templates, prompts, graphs) -> tuple[np.ndarray, ...]:
+def prompt_vectors(pretrained, pathologies: Sequence[str], templates, prompts, graphs,
+                   prompt_graphs: Mapping[str, dict] | None = None) -> tuple[np.ndarray, ...]:
     """``(positive [P, D], negative [P, D], descriptions)``: each pathology's ensemble prompt vectors (see the
-    module docstring) and a readable description of the prompts used."""
+    module docstring) and a readable description of the prompts used. A graph method embeds ``prompt_graphs``
+    (key -> graph row: what the prompts stage parsed, :mod:`igcl.evaluate.prompt_graphs`) unless the config
+    gives the pathology hand-written graphs."""
     graph_method = get_method(pretrained.method).report_side == GRAPHS
     pos, neg, described = [], [], []
     for pathology in pathologies:
@@ -63,9 +66,11 @@ def prompt_vectors(pretrained, pathologies: Sequence[str], templates, prompts, g
         else:
             texts = [[a for a, _ in pairs], [b for _, b in pairs]]
             if graph_method:
-                from igcl.api import parse  # igcl's parser builds the graph prompts (loaded only for graph methods)
-
-                sides = [parse(side) for side in texts]
+                if prompt_graphs is None:
+                    raise ValueError(f"{pretrained.method} embeds its prompts as graphs: pass prompt_graphs (the "
+                                     "prompts stage's output, igcl.evaluate.prompt_graphs.read_prompt_graphs)")
+                sides = [[prompt_graphs[prompt_key(pathology, side, i)] for i in range(len(pairs))]
+                         for side in SIDES]
                 described.append(f"{pathology}: parsed graphs of " + "; ".join(f"{a!r}/{b!r}" for a, b in pairs))
             else:
                 sides = texts

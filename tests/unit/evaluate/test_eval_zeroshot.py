@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 
 from evaldata_builders import save_checkpoint
+from igcl.evaluate.config import ZeroShotConfig
+from igcl.evaluate.prompt_graphs import read_prompt_graphs
+from igcl.evaluate.prompt_parse import write_prompt_graphs
 from igcl.evaluate.prompts import graph_row, prompt_pairs
 from igcl.evaluate.zeroshot import (prompt_accuracy, prompt_pair_probability, prompt_vectors, single_label_images,
                                     zero_shot_scores)
@@ -42,18 +45,37 @@ def test_a_hand_written_graph_prompt_becomes_a_graph_row():
                   "here")
 
 
+def _prompt_graphs(tmp_path, templates):
+    """What the prompts stage writes for ``templates``, read back as the evaluate stage reads it."""
+    cfg = ZeroShotConfig(templates=templates)
+    path = tmp_path / f"prompts-{len(templates)}-{abs(hash(templates))}.parquet"
+    write_prompt_graphs(cfg, path)
+    return read_prompt_graphs(path, cfg)
+
+
 @pytest.mark.parametrize("method", ["convirt", "igcl"])
 def test_prompt_vectors_are_unit_ensembles(tmp_path, method):
     model = load_pretrained(save_checkpoint(tmp_path, method))
     pathologies = ("Edema", "Cardiomegaly")
-    pos, neg, described = prompt_vectors(model, pathologies, TEMPLATES, {}, {})
+    graphs = (lambda templates: _prompt_graphs(tmp_path, templates)) if method == "igcl" else (lambda _: None)
+    pos, neg, described = prompt_vectors(model, pathologies, TEMPLATES, {}, {}, graphs(TEMPLATES))
     assert pos.shape == neg.shape == (2, 8)
     assert np.linalg.norm(pos, axis=1) == pytest.approx([1.0, 1.0])
     # the ensemble is the renormalised mean of the two pairs' unit positive vectors
-    alone = [prompt_vectors(model, ("Edema",), (pair,), {}, {})[0][0] for pair in TEMPLATES]
+    alone = [prompt_vectors(model, ("Edema",), (pair,), {}, {}, graphs((pair,)))[0][0] for pair in TEMPLATES]
     mean = np.mean(alone, axis=0)
     assert pos[0] == pytest.approx(mean / np.linalg.norm(mean), abs=1e-5)
     assert ("parsed graphs of" in described[0]) == (method == "igcl")
+
+
+def test_parsed_prompt_graphs_carry_the_negation_and_a_graph_method_needs_them(tmp_path):
+    graphs = _prompt_graphs(tmp_path, TEMPLATES)
+    assert len(graphs) == 5 * 2 * 2  # pathologies x sides x pairs
+    labels = {n["text"]: n["label"] for n in graphs["Pleural Effusion|negative|0"]["nodes"]}
+    assert labels.get("effusion") == "OBS-DA" and labels.get("pleural") == "ANAT-DP"
+    model = load_pretrained(save_checkpoint(tmp_path, "igcl"))
+    with pytest.raises(ValueError, match="pass prompt_graphs"):
+        prompt_vectors(model, ("Edema",), TEMPLATES, {}, {})
 
 
 def test_a_graph_method_uses_the_hand_written_graphs(tmp_path):
