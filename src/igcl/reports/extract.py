@@ -8,14 +8,18 @@ Steps (each writes fields of the state):
 
 1. :func:`find_sentences`: sentences end at ``.``/``?``/``!``, at a blank line, and between sections.
 2. :func:`find_entities`: longest-match lexicon lookup (:mod:`igcl.reports.lexicon`), one entity per word except
-   for the multi-word names in the lexicon (``endotracheal tube``, ``superior vena cava``).
+   for the few multi-word entries (``in place``, ``air space``); words about the exam or the report
+   (:func:`exam_words`: "PA and lateral chest radiographs", "findings were discussed") are not entities.
 3. :func:`assign_assertion`: per sentence, a left-to-right scan over negation and hedging cues; a cue before its
    scope holds until a clause terminator (``;``, ``but``, ``which``...), a finite verb after an entity, or 25 words;
    a cue that follows its scope (``is not seen``, ``cannot be excluded``, ``?``) applies back to the clause start.
-4. :func:`find_relations`: entities that touch form a *chunk* (``small left pleural effusion``); inside a chunk,
-   positions and parts modify the organ, descriptors modify the finding, and the finding is located_at the organ
-   (:func:`_chunks`). Then the named rules of :data:`CHUNK_RULES` run, in order, on each chunk left to right
-   (:func:`predicate`, :func:`descriptor_after_comma`, :func:`descriptor_of_finding`, :func:`location_after`,
+4. :func:`find_relations`: entities that touch form a *chunk* (``small left pleural effusion``; also anatomy
+   joined by *and* and "left greater than right"); inside a chunk, the other anatomy words modify the last organ or
+   part word (*lobe* in "left lower lobe", *base* in "right lung base"), coordination shares that head
+   ("mediastinal and hilar contours"), descriptors modify the finding, and the finding is located_at the anatomy
+   head (:func:`_chunks`). Then the named rules of :data:`CHUNK_RULES` run, in order, on each chunk left to right
+   (:func:`predicate`, :func:`descriptor_after_comma`, :func:`coordinated_descriptor`,
+   :func:`descriptor_of_finding`, :func:`location_after`,
    :func:`part_of_anatomy`, :func:`clause_subject`; each docstring states its pattern), then
    :func:`suggestive_of`. Descriptors then take the assertion of what they modify.
 
@@ -74,6 +78,7 @@ class Cue:
     two_way: bool  # may apply backwards when nothing follows it in the clause
     weak: bool  # a hedge that leaves a negation in force
     alternative: bool = False  # "X versus Y": applies to the phrase before it and the one after
+    clause: bool = False  # "small, if any, effusion": applies to its whole clause, before and after it
 
 
 def _cue_table() -> dict[tuple[str, ...], Cue]:
@@ -82,7 +87,7 @@ def _cue_table() -> dict[tuple[str, ...], Cue]:
         table[phrase] = Cue("neg", phrase in lx.NEGATION_BIDIRECTIONAL, False)
     for phrase in lx.HEDGE_PRE:
         table[phrase] = Cue("hedge", phrase in lx.HEDGE_BIDIRECTIONAL, phrase in lx.HEDGE_WEAK_UNDER_NEGATION,
-                            phrase in lx.ALTERNATIVE_CUES)
+                            phrase in lx.ALTERNATIVE_CUES, phrase in lx.HEDGE_CLAUSE)
     return table
 
 
@@ -101,7 +106,8 @@ KNOWN_WORDS: frozenset[str] = frozenset(
     | lx.PREDICATE_GAP
     | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS | lx.VIEW_WORDS
     | lx.EXAM_MODIFIERS | lx.EXAM_REGION_GAP | lx.REPORT_WORDS | lx.COMMUNICATION_VERBS | lx.REPORT_VERB_GAP
-    | lx.STRUCTURE_WORDS
+    | lx.STRUCTURE_WORDS | set(lx.COMPARATIVE_JOIN) | lx.ATTRIBUTIVE_LEADS | lx.SUGGESTIVE_LIST_GAP
+    | lx.DESCRIPTOR_COORDINATION
 )
 
 
@@ -259,7 +265,7 @@ def assign_assertion(state: TextState) -> None:
                 length, cue = _match(CUES, words, i) if word in CUES else (0, None)
                 if cue is not None:
                     i = _apply_cue(state, cue, word, i, length, e, observation_at,
-                                   clause_start if cue.kind == "neg" else comma_start)
+                                   clause_start if cue.kind == "neg" or cue.clause else comma_start)
                     if i < 0:  # the cue applied backwards or to a pseudo-negation only
                         i = -i
                         continue
@@ -267,7 +273,8 @@ def assign_assertion(state: TextState) -> None:
                         mode = "DA" if cue.kind == "neg" else "U"
                         reach, seen = i + MAX_FORWARD_SCOPE, False
                     continue
-                if mode is not None and seen and word in lx.VERB_TERMINATORS:
+                if mode is not None and seen and word in lx.VERB_TERMINATORS and \
+                        words[i - 1] not in lx.ATTRIBUTIVE_LEADS:
                     mode = None
             if mode is not None:
                 if i >= reach:
@@ -301,6 +308,12 @@ def _apply_cue(state: TextState, cue: Cue, word: str, i: int, length: int, end: 
     if cue.two_way and word not in lx.CHANGE_NEGATIONS and \
             any(w in lx.PRIOR_STUDY_WORDS for w in words[after:min(end, after + LOOKAHEAD)]):
         return -after  # "not seen on prior exams": about the earlier study, not this finding
+    if cue.clause:
+        for k in range(max(back_start, i - MAX_BACKWARD_SCOPE), i):
+            entity = observation_at.get(k)
+            if entity is not None:
+                entity.status = "U"
+        return after
     if cue.alternative:
         # back over the phrase before "versus" (to a comma, "and", or the clause start), then forward
         k = i - 1
@@ -356,17 +369,25 @@ def _chunks(state: TextState) -> list[Chunk]:
     group: list[int] = []
     prev: Entity | None = None  # the last entity of ``group``
     all_anatomy = False  # whether every entity of ``group`` is anatomy
+    no_finding = False  # whether ``group`` has no finding yet ("small left and right pleural effusions")
     for idx, entity in enumerate(entities):
         if prev is not None and sentence_of[prev.start] == sentence_of[entity.start] and (
                 prev.end == entity.start or (  # entities never overlap: equal ends and starts mean they touch
-                    all_anatomy and entity.is_anatomy
-                    and tuple(words[prev.end:entity.start]) in lx.ANAT_COORDINATORS)):
+                    (all_anatomy and entity.is_anatomy or  # "cardiac and mediastinal silhouettes"
+                     no_finding and prev.kind == POSITION and entity.kind == POSITION)  # "small left and right"
+                    and tuple(words[prev.end:entity.start]) in lx.ANAT_COORDINATORS) or (
+                    # "left greater than right pleural effusions": both sides are the effusions' anatomy
+                    entity.is_anatomy and words[prev.end:entity.start] == lx.COMPARATIVE_JOIN
+                    and words[prev.start] in lx.COMPARATIVES and len(group) > 1
+                    and entities[group[-2]].is_anatomy)):
             group.append(idx)
             all_anatomy = all_anatomy and entity.is_anatomy
+            no_finding = no_finding and entity.kind != FINDING
         else:
             group = [idx]
             groups.append(group)
             all_anatomy = entity.is_anatomy
+            no_finding = entity.kind != FINDING
         prev = entity
     chunks = []
     for members in groups:
@@ -395,6 +416,7 @@ def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
     # Anatomy, conjunct by conjunct ("cardiac and mediastinal silhouettes"): the organ is the head, positions
     # and parts modify it; with no organ the last part (or position) is the head.
     conjunct: list[int] = []
+    conjuncts: list[list[int]] = []
     last = len(anatomy) - 1
     for k, m in enumerate(anatomy):
         conjunct.append(m)
@@ -402,9 +424,11 @@ def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
             end, next_start = entities[m].end, entities[anatomy[k + 1]].start
             if next_start == end or lx.CONJUNCT_BREAK.isdisjoint(words[end:next_start]):
                 continue
-        chunk.anatomy_heads.extend(_anatomy_conjunct(entities, edges, conjunct, last=k == last,
-                                                     heads_so_far=chunk.anatomy_heads))
+        chunk.anatomy_heads.extend(_anatomy_conjunct(entities, edges, conjunct))
+        conjuncts.append(conjunct)
         conjunct = []
+    if len(conjuncts) > 1:
+        _distribute_conjuncts(entities, words, edges, conjuncts, chunk.anatomy_heads)
     findings: list[int] = []
     first_tip = None
     for m in observations:
@@ -431,31 +455,39 @@ def _analyse_chunk(state: TextState, chunk: Chunk) -> None:
         chunk.located = chunk.tip is None
 
 
-def _anatomy_conjunct(entities: list[Entity], edges: set, members: list[int], *, last: bool,
-                      heads_so_far: list[int]) -> list[int]:
-    organs = [m for m in members if entities[m].kind == ORGAN]
-    parts = [m for m in members if entities[m].kind == PART]
-    if organs:
-        heads = [organs[-1]]
-        # "right lung base", "cardiac silhouette": positions and parts modify the organ; an earlier organ too.
-        for m in members:
-            if m != organs[-1]:
-                edges.add((m, organs[-1], "modify"))
-    elif parts:
-        heads = [parts[-1]]
-        for m in members:
-            if m != parts[-1]:
-                edges.add((m, parts[-1], "modify"))
-    else:
-        heads = [members[-1]]
-        for m in members[:-1]:
-            edges.add((m, members[-1], "modify"))
-    if not organs and parts and heads_so_far and len(members) == 1 and last:
-        # "cardiac and mediastinal silhouettes": a bare trailing part belongs to the organs named before it.
-        for h in heads_so_far:
-            edges.add((members[0], h, "modify"))
-        return []
-    return heads
+def _distribute_conjuncts(entities: list[Entity], words: list[str | None], edges: set, conjuncts: list[list[int]],
+                          heads: list[int]) -> None:
+    """Coordination distributes the head that the last conjunct shares: in "mediastinal and hilar contours" and
+    "left and right lung bases", the bare first conjunct (an adjectival organ word or a position) modifies the last
+    conjunct's head, as the words of that conjunct do, and stops being a head of its own. "The heart and lungs"
+    (the last conjunct one word, or a noun before it) stay two heads."""
+    final = conjuncts[-1]
+    final_head = next((h for h in heads if h in final), None)
+    if final_head is None or entities[final_head].kind == POSITION or (
+            len(final) == 1 and entities[final_head].kind != PART):
+        return
+    for conj in conjuncts[:-1]:
+        if len(conj) != 1:
+            continue
+        entity = entities[conj[0]]
+        if entity.kind == POSITION or (entity.kind == ORGAN and words[entity.start].endswith(lx.ADJECTIVE_SUFFIXES)):
+            edges.add((conj[0], final_head, "modify"))
+            heads.remove(conj[0])
+
+
+def _anatomy_conjunct(entities: list[Entity], edges: set, members: list[int]) -> list[int]:
+    """One anatomy phrase: its last organ or part word is the head ("right lung base": *base*; "cardiac
+    silhouette": *silhouette*; "left lower lobe": *lobe*), every other word modifies it; a phrase of positions only
+    ("left and right") is headed by its last word."""
+    head = members[-1]
+    for m in reversed(members):
+        if entities[m].kind != POSITION:
+            head = m
+            break
+    for m in members:
+        if m != head:
+            edges.add((m, head, "modify"))
+    return [head]
 
 
 class Walk:
@@ -555,6 +587,24 @@ def descriptor_after_comma(walk: Walk) -> None:
         chunk.located = True
 
 
+def coordinated_descriptor(walk: Walk) -> None:
+    """``<descriptor> and/or <descriptor> <finding>`` ("monitoring and support devices", "mild or moderate edema")
+    and ``<descriptor>, if any, <finding>``: a descriptor chunk with no finding and no anatomy modifies the finding
+    of the next chunk, when the next chunk starts with a descriptor or only a hedge aside lies between (the words
+    between: :data:`lexicon.DESCRIPTOR_COORDINATION`, 1-4 of them)."""
+    chunk, nxt, words = walk.chunk, walk.nxt, walk.words
+    if chunk.head is None or chunk.has_finding or chunk.anatomy_heads or nxt is None or not nxt.has_finding or \
+            not 0 < nxt.start - chunk.end <= 4:
+        return
+    gap = words[chunk.end:nxt.start]
+    if not lx.DESCRIPTOR_COORDINATION.issuperset(gap):
+        return
+    first = walk.entities[nxt.members[0]]
+    if first.kind == DESCRIPTOR or not lx.HEDGE_ASIDE_WORDS.isdisjoint(gap):
+        walk.edges.add((chunk.head, nxt.head, "modify"))
+        chunk.located = True
+
+
 def descriptor_of_finding(walk: Walk) -> None:
     """``<descriptor> of/in <finding>`` ("position of the PICC line", "improvement in pneumothorax", "areas of
     atelectasis"): a descriptor chunk whose head is one of :data:`lexicon.OF_MODIFIERS`, followed within 3 words
@@ -617,13 +667,14 @@ def clause_subject(walk: Walk) -> None:
 # The walk's rules, in the order they run on each chunk: each may set ``chunk.located``, which the later ones read,
 # and :func:`predicate` sets the clause subject that :func:`clause_subject` reads.
 CHUNK_RULES: tuple[Callable[[Walk], None], ...] = (
-    predicate, descriptor_after_comma, descriptor_of_finding, location_after, part_of_anatomy, clause_subject)
+    predicate, descriptor_after_comma, coordinated_descriptor, descriptor_of_finding, location_after, part_of_anatomy,
+    clause_subject)
 
 
 def find_relations(state: TextState, rules: Sequence[Callable[[Walk], None]] = CHUNK_RULES,
                    suggestive: bool = True) -> None:
     """All relations of a text: the chunk-internal ones (:func:`_chunks`), then each of ``rules`` on each chunk
-    left to right, then ``X <cue> Y`` suggestive_of (:func:`suggestive_of`); then descriptors take the assertion
+    left to right, then suggestive_of (:func:`suggestive_of`, :func:`differential`); then descriptors take the assertion
     of what they modify (:func:`_propagate_assertion`). ``rules`` and ``suggestive`` exist so that a test can run
     one rule alone."""
     chunks = _chunks(state)
@@ -635,6 +686,7 @@ def find_relations(state: TextState, rules: Sequence[Callable[[Walk], None]] = C
         walk.leave()
     if suggestive:
         suggestive_of(state, chunks)
+        differential(state, chunks)
     _propagate_assertion(state.entities, state.edges)
 
 
@@ -695,6 +747,26 @@ def suggestive_of(state: TextState, chunks: list[Chunk]) -> None:
                     if c.head != x:
                         edges.add((x, c.head, "suggestive_of"))
             i += length
+
+
+_ALTERNATIVE_WORDS = frozenset(w for phrase in lx.ALTERNATIVE_CUES for w in phrase)
+
+
+def differential(state: TextState, chunks: list[Chunk]) -> None:
+    """``X, A versus B`` ("right basilar opacity, atelectasis versus pneumonia"): an observation chunk, then a
+    comma and two findings joined by an alternative cue (:data:`lexicon.ALTERNATIVE_CUES`): X is suggestive_of
+    both A and B."""
+    words = state.words
+    if _ALTERNATIVE_WORDS.isdisjoint(words):
+        return
+    for k in range(1, len(chunks) - 1):
+        x, a, b = chunks[k - 1], chunks[k], chunks[k + 1]
+        if not (x.sentence == a.sentence == b.sentence and a.has_finding and b.has_finding and x.head is not None
+                and words[x.end:a.start] == lx.COMMA_GAP and tuple(words[a.end:b.start]) in lx.ALTERNATIVE_CUES):
+            continue
+        for target in (a, b):
+            if target.head != x.head:
+                state.edges.add((x.head, target.head, "suggestive_of"))
 
 
 def _propagate_assertion(entities: list[Entity], edges: set) -> None:

@@ -9,10 +9,14 @@ Word classes (how the parser uses them):
 - ``DESCRIPTORS``: observation descriptors (OBS-*): severity, size, change, chronicity, character, and the
   predicate words of normal reports (normal, clear, unremarkable). They *modify* the observation they describe, or,
   with none, are themselves the observation (``lungs are clear``: *clear* located_at *lungs*).
-- Anatomy (ANAT-DP) in three roles: ``ANAT_POSITION`` (left, lower, bilateral...) modify the organ after them;
-  ``ANAT_ORGAN`` (lung, lobe, heart, cardiac, pleural...) are heads; ``ANAT_PART`` (silhouette, contour, size,
-  base, apex...) modify the organ they belong to (RadGraph: *silhouette* modify → *cardiac*). Without an organ,
-  a part is the head (``at the bases``).
+- Anatomy (ANAT-DP) in three roles: ``ANAT_POSITION`` (left, lower, bilateral...), ``ANAT_ORGAN`` (lung, lobe,
+  heart, cardiac, pleural...) and ``ANAT_PART`` (silhouette, contour, size, base, apex...). In a phrase of them the
+  last organ or part word is the head and the others modify it, as RadGraph annotates (RADGRAPH_SCHEMA.md):
+  *left* and *lower* modify *lobe*, *cardiac* modifies *silhouette*, *lung* modifies *base*.
+- One token per entity, except hyphenated compounds and ``in place``: device names are a head and its modifiers
+  (``DEVICE_MODIFIERS``: *nasogastric* modify → *tube*).
+- Words about the exam or the report (``EXAM_MODIFIERS`` before ``VIEW_WORDS``, ``REPORT_WORDS`` before
+  ``COMMUNICATION_VERBS``) are not entities.
 - Assertion cues (never entities): negation and hedging, before (``PRE``) or after (``POST``) what they scope;
   ``PSEUDO_NEGATION`` (``no change``) negates only itself; scope ends at ``TERMINATORS`` and, for cues before
   their scope, at a finite verb (``VERB_TERMINATORS``) once an entity has been seen.
@@ -231,6 +235,8 @@ HEDGE_PRE: frozenset[tuple[str, ...]] = frozenset({
     ("consideration",), ("unlikely",), ("should", "be", "excluded"), ("suspicion", "for"),
     ("evaluation", "for"), ("evaluate", "for"), ("assess", "for"), ("assessment", "for"), ("to", "exclude"),
     ("difficult", "to", "rule", "out"), *_ADVERB_EXCLUSIONS_PASSIVE, *_ADVERB_EXCLUSIONS_ACTIVE,
+    # "should / must / is to be ruled out", "needs to be excluded": still open, so uncertain, not absent
+    ("be", "ruled", "out"), ("be", "excluded"), ("if", "any"), ("if", "present"),
 })
 HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("likely",), ("possible",), ("probable",), ("suspected",), ("cannot", "be", "excluded"),
@@ -240,8 +246,14 @@ HEDGE_BIDIRECTIONAL: frozenset[tuple[str, ...]] = frozenset({
     ("consideration",),  # "a superimposed pneumonia would be a consideration"
     ("unlikely",), ("should", "be", "excluded"),
     ("differential",),  # "pneumonia is in the differential"
+    ("be", "ruled", "out"), ("be", "excluded"),
     *_ADVERB_EXCLUSIONS_PASSIVE,
 })
+# Hedges about their whole clause, before and after them, past commas: "small, if any, left effusion".
+HEDGE_CLAUSE: frozenset[tuple[str, ...]] = frozenset({("if", "any"), ("if", "present")})
+# A participle after these describes a finding ("pneumonia with overlying atelectasis"), so it does not end the
+# scope of a cue the way a finite verb does.
+ATTRIBUTIVE_LEADS: frozenset[str] = frozenset({"with"})
 # Hedge cues that do not lift a negation already in force: "no opacity to suggest pneumonia" negates pneumonia.
 HEDGE_WEAK_UNDER_NEGATION: frozenset[tuple[str, ...]] = frozenset({
     ("suggest",), ("suggests",), ("suggesting",), ("suggestive", "of"), ("concerning", "for"),
@@ -299,6 +311,15 @@ VERB_TERMINATORS: frozenset[str] = frozenset({
 # ("cardiac and mediastinal silhouettes").
 # ("or" is left out: "ascending aorta or mediastinal lymphadenopathy" names alternatives, not one region.)
 ANAT_COORDINATORS: frozenset[tuple[str, ...]] = frozenset({("and",), (",", "and"), ("/",), ("-",)})
+# Between two descriptors of one finding ("mild or moderate edema"), or around a hedge aside ("small, if any,").
+HEDGE_ASIDE_WORDS: frozenset[str] = frozenset({"if", "any", "present"})
+DESCRIPTOR_COORDINATION: frozenset[str] = frozenset({"and", "or", ",", "to"}) | HEDGE_ASIDE_WORDS
+# Endings of adjectival organ words ("mediastinal", "hilar", "cardiac", "pulmonary"), which coordination lets modify
+# a shared head ("mediastinal and hilar contours"); nouns ("heart and lungs") stay heads of their own.
+ADJECTIVE_SUFFIXES: tuple[str, ...] = ("al", "ar", "ac", "ic", "ary")
+# "left greater than right": a comparative and "than" between two anatomy words coordinate them.
+COMPARATIVES: frozenset[str] = frozenset({"greater", "more", "worse", "larger", "less"})
+COMPARATIVE_JOIN: list[str] = ["than"]
 # Hedges between two alternatives ("atelectasis versus pneumonia"): both are uncertain.
 ALTERNATIVE_CUES: frozenset[tuple[str, ...]] = frozenset({("versus",), ("vs",), ("vs.",)})
 COPULAS: frozenset[str] = frozenset({

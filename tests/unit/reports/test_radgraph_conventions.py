@@ -34,7 +34,7 @@ EXAM_WORDS = [  # 2. words about the examination or the report are not entities
      "= effusion>located_at>right"),
     # anatomy of a finding stays anatomy
     ("Subcutaneous emphysema in the chest wall.", "Subcutaneous/A emphysema/DP chest/A wall/A",
-     "emphysema>located_at>chest wall>modify>chest"),
+     "emphysema>located_at>wall chest>modify>wall"),
     ("Findings suggest early pneumonia.", "Findings/DP early/U pneumonia/U", "Findings>suggestive_of>pneumonia"),
 ]
 LEXICON = [  # 3. words the lexicon lacked
@@ -52,6 +52,56 @@ LEXICON = [  # 3. words the lexicon lacked
      "= more>modify>enlarged enlarged>located_at>heart"),
     ("Less opacity at the left base.", "Less/DP opacity/DP left/A base/A",
      "Less>modify>opacity opacity>located_at>base"),
+]
+
+ASSERTION = [  # 4. a hedge covers the clause it governs; "if any" and "should be ruled out" are uncertain
+    ("Appearance suggests pneumonia with overlying atelectasis.", "Appearance/DP pneumonia/U atelectasis/U", ""),
+    ("The findings may represent edema with superimposed infection.", "findings/DP edema/U superimposed/U infection/U",
+     "findings>suggestive_of>edema superimposed>modify>infection"),
+    ("Small, if any, right pleural effusion.", "Small/U right/A pleural/A effusion/U",
+     "= Small>modify>effusion right>modify>pleural effusion>located_at>pleural"),
+    ("Tiny apical pneumothorax, if any.", "Tiny/U apical/A pneumothorax/U", ""),
+    ("Infection should be ruled out.", "Infection/U", "="),
+    ("A fracture must be excluded.", "fracture/U", "="),
+    # the hedge stops where its clause does, and a negation is still a negation
+    ("Pneumonia is to be ruled out; no effusion.", "Pneumonia/U effusion/DA", "="),
+    ("Pneumothorax has been ruled out.", "Pneumothorax/DA", "="),
+]
+COORDINATION = [  # 5. coordination distributes
+    ("Mediastinal and hilar contours are within normal limits.", "Mediastinal/A hilar/A contours/A normal/DP",
+     "= Mediastinal>modify>contours hilar>modify>contours normal>located_at>contours"),
+    ("Right greater than left pleural effusions.", "Right/A greater/DP left/A pleural/A effusions/DP",
+     "= Right>modify>pleural left>modify>pleural greater>modify>effusions effusions>located_at>pleural"),
+    ("Small left and right pleural effusions.", "Small/DP left/A right/A pleural/A effusions/DP",
+     "= Small>modify>effusions left>modify>pleural right>modify>pleural effusions>located_at>pleural"),
+    ("Mild or moderate interstitial edema.", "Mild/DP moderate/DP interstitial/A edema/DP",
+     "= Mild>modify>edema moderate>modify>edema edema>located_at>interstitial"),
+    # nouns joined by "and" are two things
+    ("The heart and lungs are normal.", "heart/A lungs/A normal/DP",
+     "= normal>located_at>heart normal>located_at>lungs"),
+    ("Normal heart size and aortic tortuosity.", "Normal/DP heart/A size/A aortic/A tortuosity/DP",
+     "= Normal>located_at>size heart>modify>size tortuosity>located_at>aortic"),
+]
+SUGGESTIVE = [  # 6. suggestive_of reaches every alternative
+    ("Hazy opacity, likely edema or infection.", "Hazy/DP opacity/DP edema/U infection/U",
+     "opacity>suggestive_of>edema opacity>suggestive_of>infection"),
+    ("Left basilar density, atelectasis versus consolidation.",
+     "Left/A basilar/A density/DP atelectasis/U consolidation/U",
+     "density>suggestive_of>atelectasis density>suggestive_of>consolidation"),
+    ("Streaky opacities possibly reflecting scarring and/or atelectasis.",
+     "Streaky/DP opacities/DP scarring/U atelectasis/U",
+     "opacities>suggestive_of>scarring opacities>suggestive_of>atelectasis"),
+]
+ANATOMY_HEAD = [  # 7. in a chain of anatomy words the last organ or part word is the head
+    ("Nodule at the right lung apex.", "Nodule/DP right/A lung/A apex/A",
+     "= Nodule>located_at>apex right>modify>apex lung>modify>apex"),
+    ("The cardiac silhouette is enlarged.", "cardiac/A silhouette/A enlarged/DP",
+     "= cardiac>modify>silhouette enlarged>located_at>silhouette"),
+    ("Opacity projecting over the left heart border.", "Opacity/DP left/A heart/A border/A",
+     "= Opacity>located_at>border left>modify>border heart>modify>border"),
+    ("Effusion in the posterior costophrenic sulci bilaterally.",
+     "Effusion/DP posterior/A costophrenic/A sulci/A bilaterally/A",
+     "Effusion>located_at>sulci posterior>modify>sulci costophrenic>modify>sulci"),
 ]
 
 
@@ -89,4 +139,24 @@ def test_exam_and_report_words_are_not_entities(parser, sentence, entities, rela
 
 @_cases(LEXICON)
 def test_lexicon_gaps(parser, sentence, entities, relations):
+    _check(parser, sentence, entities, relations)
+
+
+@_cases(ASSERTION)
+def test_assertion_through_a_hedged_clause(parser, sentence, entities, relations):
+    _check(parser, sentence, entities, relations)
+
+
+@_cases(COORDINATION)
+def test_coordination_distributes(parser, sentence, entities, relations):
+    _check(parser, sentence, entities, relations)
+
+
+@_cases(SUGGESTIVE)
+def test_suggestive_of_reaches_every_alternative(parser, sentence, entities, relations):
+    _check(parser, sentence, entities, relations)
+
+
+@_cases(ANATOMY_HEAD)
+def test_located_at_the_head_of_an_anatomy_chain(parser, sentence, entities, relations):
     _check(parser, sentence, entities, relations)

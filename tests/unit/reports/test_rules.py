@@ -122,6 +122,12 @@ def test_chunk_internal_relations(parser):
     words = ["Small", "left", "lower", "lobe", "consolidation"]
     assert {f"{words[h]}>{r}>{words[t]}" for h, t, r in state.edges} == {
         "Small>modify>consolidation", "left>modify>lobe", "lower>modify>lobe", "consolidation>located_at>lobe"}
+    # coordination inside a chunk distributes the shared head
+    state = _state(parser, "Mediastinal and hilar contours.")
+    extract.find_relations(state, (), suggestive=False)
+    words = ["Mediastinal", "hilar", "contours"]
+    assert {f"{words[h]}>{r}>{words[t]}" for h, t, r in state.edges} == {
+        "Mediastinal>modify>contours", "hilar>modify>contours"}
 
 
 RELATION_EXAMPLES = {
@@ -129,6 +135,8 @@ RELATION_EXAMPLES = {
                         ("The effusion is small.", {"small>modify>effusion"}),
                         ("Lungs are clear bilaterally.", {"clear>located_at>Lungs", "bilaterally>modify>Lungs"})],
     extract.descriptor_after_comma: [("Moderate edema, slightly improved.", {"improved>modify>edema"})],
+    extract.coordinated_descriptor: [("Monitoring and support devices.", {"Monitoring>modify>devices"}),
+                                     ("Small, if any, pleural effusion.", {"Small>modify>effusion"})],
     extract.descriptor_of_finding: [("Areas of atelectasis.", {"Areas>modify>atelectasis"}),
                                     ("Improvement in the pneumothorax.", {"Improvement>modify>pneumothorax"})],
     extract.location_after: [("Opacity in the right lower lobe.", {"Opacity>located_at>lobe"}),
@@ -155,6 +163,9 @@ def test_chunk_rule_alone(parser, rule):
 def test_suggestive_of_alone(parser):
     assert _added(parser, "Opacity, likely pneumonia or edema.", [], suggestive=True) == {
         "Opacity>suggestive_of>pneumonia", "Opacity>suggestive_of>edema"}
+    # differential: "X, A versus B"
+    assert _added(parser, "Opacity, atelectasis versus pneumonia.", [], suggestive=True) == {
+        "Opacity>suggestive_of>atelectasis", "Opacity>suggestive_of>pneumonia"}
     assert _added(parser, "Opacity and pneumonia.", [], suggestive=True) == set()
 
 
