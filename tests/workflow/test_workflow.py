@@ -263,6 +263,28 @@ def test_study_preset_plans_three_seeds_and_the_graph_ablations(pipeline):
     assert "--label igcl_rgcn_mean" in text
 
 
+def test_a_new_method_is_one_registry_entry(tmp_path):
+    """Registering a method in src/igcl/methods.py alone makes the workflow plan its pretraining and evaluation
+    (and, with a text report side, the inputs a text method reads); no rule or schema names it."""
+    workdir = copy_workflow(tmp_path / "registry")
+    registry = workdir / "src" / "igcl" / "methods.py"
+    text = registry.read_text()
+    entry = '    Method("igcl", GRAPHS, "image-graph contrastive (report entity graphs)"),\n'
+    assert entry in text
+    registry.write_text(text.replace(entry, entry + '    Method("dummy_text", TEXT, "a test-only text method"),\n'))
+    override = workdir / "methods.yaml"
+    override.write_text("methods: [dummy_text, random]\n")
+    result = snakemake(workdir, "-n", "--configfile", str(TINY), str(override))
+    plan = result.stdout + result.stderr
+    stats = plan.split("Job stats:", 1)[1]
+    assert re.search(r"^pretrain\s+2$", stats, flags=re.M) and re.search(r"^evaluate\s+2$", stats, flags=re.M)
+    assert "results/pretrain/dummy_text/seed0/checkpoint.safetensors" in plan
+    evaluate = next(block for block in plan.split("rule ") if block.startswith("evaluate:")
+                    and "method=dummy_text" in block)
+    assert "data/manifests/pretrain.parquet" in evaluate  # a text method's retrieval reads the report texts
+    assert "data/prompts/graphs.parquet" not in evaluate  # graph prompts are a graph method's input only
+
+
 def test_unknown_method_or_variant_stops_the_workflow(pipeline):
     result = snakemake(pipeline, "-n", "--configfile", str(TINY), str(_write(pipeline, "methods: [igcl, clip]")),
                        check=False)
