@@ -105,6 +105,31 @@ class ContrastiveTask(nn.Module):
         return self.loss(*self.model(images, other))
 
 
+@dataclass
+class RunContext:
+    """What every training step and epoch end of one run reads: built once by :func:`_pretrain`."""
+
+    method: str
+    config: PretrainConfig
+    out: Path
+    world: WorldInfo
+    device: torch.device
+    bf16: bool
+    shard: ImageShard
+    val: Pairs
+    side: "ReportSide"
+    task: "ContrastiveTask"
+    ddp: nn.Module  # ``task``, wrapped in DistributedDataParallel when distributed
+    plan: BatchPlan
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    writer: Any  # a TensorBoard SummaryWriter or None
+
+    @property
+    def model(self) -> DualEncoder:
+        return self.task.model
+
+
 def choose_device(config: PretrainConfig, world: WorldInfo) -> torch.device:
     if config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available()):
         return torch.device("cpu")
@@ -352,60 +377,26 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
                            collate_other=side.collate_train, start_step=state.step)
     loader = DataLoader(batches, batch_size=None, shuffle=False, num_workers=config.num_workers,
                         pin_memory=device.type == "cuda")
-    bf16 = use_bf16(config, device)
     writer = _tensorboard(out, config, world, resumed_step=None if resumed is None else state.step)
+    ctx = RunContext(method, config, out, world, device, use_bf16(config, device), shard, val, side, task, ddp, plan,
+                     optimizer, scheduler, writer)
     progress = tqdm(total=plan.total_steps, initial=state.step, desc=f"pretrain {method}", unit="step",
                     disable=not world.is_main, dynamic_ncols=True)
     batch_iter = iter(loader)
     task.train()
     try:
         while state.step < plan.total_steps:
-            tick = time.perf_counter()
-            totals = torch.zeros(3, dtype=torch.float64)
-            frozen = image_frozen(config, state.step)
-            if config.image.freeze_steps:  # every step: the per-epoch validation puts the whole model back in train
-                model.image_encoder.train(not frozen)
-            for micro in range(plan.accum_steps):
-                batch = next(batch_iter)
-                images = images_to_device(batch["images"], device)
-                other = (images_to_device(batch["other"], device) if side.collate_train is None
-                         else to_device(batch["other"], device))
-                sync = micro == plan.accum_steps - 1 or not world.distributed
-                with (contextlib.nullcontext() if sync else ddp.no_sync()):
-                    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                        losses = ddp(images, other)
-                    value = losses["loss"]
-                    if not torch.isfinite(value.detach()):
-                        last = latest_checkpoint(out)
-                        raise NonFiniteLossError(
-                            f"{method}: non-finite loss ({value.item()}) at step {state.step + 1}, micro-batch "
-                            f"{micro}; stopped. The last good checkpoint is {last or 'none (no step saved yet)'}; "
-                            "lower pretrain.lr or use pretrain.precision fp32")
-                    (value / plan.accum_steps).backward()
-                totals += torch.tensor([float(losses[k].detach()) for k in
-                                        ("loss", "loss_image_to_other", "loss_other_to_image")], dtype=torch.float64)
-            if frozen:
-                drop_image_grads(model)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            totals /= plan.accum_steps
-            seconds = time.perf_counter() - tick
-            state.step += 1
-            state.epoch_steps += 1
-            state.epoch_seconds += seconds
-            state.epoch_loss_sum += float(totals[0])
-            state.epoch_loss_i2o_sum += float(totals[1])
-            state.epoch_loss_o2i_sum += float(totals[2])
+            losses, seconds = _train_step(ctx, batch_iter, state)
+            state.record_step(losses, seconds)
             if config.image.freeze_steps and state.step == config.image.freeze_steps:
                 log.info("image encoder frozen for steps 1-%d; it trains from step %d", state.step, state.step + 1)
             progress.update(1)
-            progress.set_postfix(loss=f"{float(totals[0]):.4f}", pairs_s=f"{plan.batch_size / seconds:.0f}")
+            progress.set_postfix(loss=f"{losses[0]:.4f}", pairs_s=f"{plan.batch_size / seconds:.0f}")
             if writer is not None:
-                writer.add_scalar("train/loss", float(totals[0]), state.step)
+                writer.add_scalar("train/loss", losses[0], state.step)
                 writer.add_scalar("train/lr", scheduler.get_last_lr()[0], state.step)
             if state.step % plan.steps_per_epoch == 0:
-                _end_epoch(state, plan, task, shard, val, side, config, device, bf16, world, scheduler, writer)
+                _end_epoch(ctx, state)
             if world.is_main and (state.step % config.checkpoint_every == 0 or state.step == plan.total_steps):
                 save_checkpoint(out, task, optimizer, scheduler, state, fingerprint)
             barrier(world)
@@ -421,6 +412,44 @@ def _pretrain(config: PretrainConfig, method: str, inputs: PretrainInputs, out: 
         shutil.rmtree(resume_root(out), ignore_errors=True)  # finished: a later rerun must start afresh
     barrier(world)
     return out
+
+
+def _train_step(ctx: RunContext, batch_iter, state: TrainState) -> tuple[tuple[float, float, float], float]:
+    """One optimizer step over ``plan.accum_steps`` micro-batches: forward under autocast, backward (DDP syncs on
+    the last micro-batch only), AdamW and the schedule. Returns the step's mean (loss, image->other, other->image)
+    and its wall seconds. A non-finite loss stops the run, naming the last good checkpoint."""
+    tick = time.perf_counter()
+    config, plan, model = ctx.config, ctx.plan, ctx.model
+    totals = torch.zeros(3, dtype=torch.float64)
+    frozen = image_frozen(config, state.step)
+    if config.image.freeze_steps:  # every step: the per-epoch validation puts the whole model back in train
+        model.image_encoder.train(not frozen)
+    for micro in range(plan.accum_steps):
+        batch = next(batch_iter)
+        images = images_to_device(batch["images"], ctx.device)
+        other = (images_to_device(batch["other"], ctx.device) if ctx.side.collate_train is None
+                 else to_device(batch["other"], ctx.device))
+        sync = micro == plan.accum_steps - 1 or not ctx.world.distributed
+        with (contextlib.nullcontext() if sync else ctx.ddp.no_sync()):
+            with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.bf16):
+                losses = ctx.ddp(images, other)
+            value = losses["loss"]
+            if not torch.isfinite(value.detach()):
+                last = latest_checkpoint(ctx.out)
+                raise NonFiniteLossError(
+                    f"{ctx.method}: non-finite loss ({value.item()}) at step {state.step + 1}, micro-batch "
+                    f"{micro}; stopped. The last good checkpoint is {last or 'none (no step saved yet)'}; "
+                    "lower pretrain.lr or use pretrain.precision fp32")
+            (value / plan.accum_steps).backward()
+        totals += torch.tensor([float(losses[k].detach()) for k in
+                                ("loss", "loss_image_to_other", "loss_other_to_image")], dtype=torch.float64)
+    if frozen:
+        drop_image_grads(model)
+    ctx.optimizer.step()
+    ctx.scheduler.step()
+    ctx.optimizer.zero_grad(set_to_none=True)
+    totals /= plan.accum_steps
+    return (float(totals[0]), float(totals[1]), float(totals[2])), time.perf_counter() - tick
 
 
 def image_frozen(config: PretrainConfig, step: int) -> bool:
@@ -479,28 +508,24 @@ def _tensorboard(out: Path, config: PretrainConfig, world: WorldInfo, *, resumed
     return SummaryWriter(log_dir=str(log_dir), purge_step=resumed_step + 1)
 
 
-def _end_epoch(state: TrainState, plan: BatchPlan, task: ContrastiveTask, shard: ImageShard, val: Pairs,
-               side: ReportSide, config: PretrainConfig, device: torch.device, bf16: bool, world: WorldInfo,
-               scheduler: Any, writer: Any) -> None:
+def _end_epoch(ctx: RunContext, state: TrainState) -> None:
+    """The epoch's log row (mean losses across ranks, pairs/s, held-out top-1 on rank 0), then fresh meters."""
     n = state.epoch_steps
-    loss, i2o, o2i = all_reduce_mean(world, [state.epoch_loss_sum / n, state.epoch_loss_i2o_sum / n,
-                                             state.epoch_loss_o2i_sum / n], device)
-    row = {"epoch": state.step // plan.steps_per_epoch, "step": state.step, "loss": round(loss, 6),
+    loss, i2o, o2i = all_reduce_mean(ctx.world, list(state.epoch_means()), ctx.device)
+    row = {"epoch": state.step // ctx.plan.steps_per_epoch, "step": state.step, "loss": round(loss, 6),
            "loss_image_to_other": round(i2o, 6), "loss_other_to_image": round(o2i, 6),
-           "lr": scheduler.get_last_lr()[0], "temperature": round(task.loss.temperature, 6),
-           "pairs_per_s": round(plan.batch_size * n / max(state.epoch_seconds, 1e-9), 2),
-           "val_top1": "", "val_chance": round(1.0 / len(val), 6), "val_pairs": len(val)}
-    if world.is_main:
-        top1 = held_out_top1(task.model, shard, val, side, config, device, bf16)
+           "lr": ctx.scheduler.get_last_lr()[0], "temperature": round(ctx.task.loss.temperature, 6),
+           "pairs_per_s": round(ctx.plan.batch_size * n / max(state.epoch_seconds, 1e-9), 2),
+           "val_top1": "", "val_chance": round(1.0 / len(ctx.val), 6), "val_pairs": len(ctx.val)}
+    if ctx.world.is_main:
+        top1 = held_out_top1(ctx.model, ctx.shard, ctx.val, ctx.side, ctx.config, ctx.device, ctx.bf16)
         row["val_top1"] = round(top1, 6)
         log.info("epoch %d: loss %.4f, held-out image->other top-1 %.3f (chance %.3f)", row["epoch"], loss, top1,
-                 1.0 / len(val))
-        if writer is not None:
-            writer.add_scalar("val/image_to_other_top1", top1, state.step)
-            writer.add_scalar("train/epoch_loss", loss, state.step)
-    state.log_rows.append(row)
-    state.epoch_steps, state.epoch_seconds = 0, 0.0
-    state.epoch_loss_sum = state.epoch_loss_i2o_sum = state.epoch_loss_o2i_sum = 0.0
+                 1.0 / len(ctx.val))
+        if ctx.writer is not None:
+            ctx.writer.add_scalar("val/image_to_other_top1", top1, state.step)
+            ctx.writer.add_scalar("train/epoch_loss", loss, state.step)
+    state.end_epoch(row)
 
 
 def write_outputs(out: Path, model: DualEncoder, side: ReportSide, config_dict: dict[str, Any],

@@ -64,6 +64,26 @@ class TrainState:
     epoch_seconds: float = 0.0
     log_rows: list[dict[str, Any]] = field(default_factory=list)
 
+    def record_step(self, losses: tuple[float, float, float], seconds: float) -> None:
+        """One finished optimizer step: its (loss, image->other, other->image) means and wall seconds."""
+        self.step += 1
+        self.epoch_steps += 1
+        self.epoch_seconds += seconds
+        self.epoch_loss_sum += losses[0]
+        self.epoch_loss_i2o_sum += losses[1]
+        self.epoch_loss_o2i_sum += losses[2]
+
+    def epoch_means(self) -> tuple[float, float, float]:
+        """This epoch's mean (loss, image->other, other->image) over its steps so far (on this rank)."""
+        n = max(self.epoch_steps, 1)
+        return self.epoch_loss_sum / n, self.epoch_loss_i2o_sum / n, self.epoch_loss_o2i_sum / n
+
+    def end_epoch(self, row: dict[str, Any]) -> None:
+        """Append the epoch's log row and start the next epoch's meters from zero."""
+        self.log_rows.append(row)
+        self.epoch_steps, self.epoch_seconds = 0, 0.0
+        self.epoch_loss_sum = self.epoch_loss_i2o_sum = self.epoch_loss_o2i_sum = 0.0
+
 
 def resume_root(out_dir: str | Path) -> Path:
     return Path(out_dir) / RESUME_DIR
