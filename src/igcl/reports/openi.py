@@ -60,17 +60,25 @@ def read_openi_reports(archive: str | os.PathLike[str]) -> list[tuple[str, str]]
 
     A section the record leaves empty is omitted, so a report may have only FINDINGS or only IMPRESSION.
     """
-    reports = []
-    for study_id, root in _records(archive):
-        parts = []
-        for node in root.iter("AbstractText"):
-            label = (node.get("Label") or "").strip().upper()
-            body = " ".join((node.text or "").split())
-            if label and body:
-                parts.append(f"{label}: {body}")
-        reports.append((study_id, "\n".join(parts)))
+    reports = [(study_id, report_text(root)) for study_id, _, root in _records(archive)]
     reports.sort(key=lambda item: (len(item[0]), item[0]))
     return reports
+
+
+def read_openi_report_files(archive: str | os.PathLike[str]) -> dict[str, str]:
+    """Archive member name (``ecgen-radiology/1.xml``) → the report text that :func:`read_openi_reports` gives."""
+    return {name: report_text(root) for _, name, root in _records(archive)}
+
+
+def report_text(root: ET.Element) -> str:
+    """One record's report: ``LABEL: body`` per non-empty section, in record order, joined by newlines."""
+    parts = []
+    for node in root.iter("AbstractText"):
+        label = (node.get("Label") or "").strip().upper()
+        body = " ".join((node.text or "").split())
+        if label and body:
+            parts.append(f"{label}: {body}")
+    return "\n".join(parts)
 
 
 # CheXpert observation -> the MeSH major heading(s) NLM's indexers use for it in OpenI. Only observations with
@@ -99,18 +107,18 @@ def read_openi_mesh(archive: str | os.PathLike[str]) -> dict[str, frozenset[str]
     ``Cardiomegaly``); study ids as :func:`read_openi_reports` gives them."""
     return {study_id: frozenset((node.text or "").split("/")[0].strip() for node in root.iter("major")
                                 if (node.text or "").strip())
-            for study_id, root in _records(archive)}
+            for study_id, _, root in _records(archive)}
 
 
-def _records(archive: str | os.PathLike[str]) -> Iterator[tuple[str, ET.Element]]:
-    """``(study_id, XML root)`` of every report record in the archive, in archive order."""
+def _records(archive: str | os.PathLike[str]) -> Iterator[tuple[str, str, ET.Element]]:
+    """``(study_id, member name, XML root)`` of every report record in the archive, in archive order."""
     with tarfile.open(archive, "r:gz") as tar:
         for member in tar.getmembers():
             if not member.isfile() or not member.name.endswith(".xml"):
                 continue
             root = ET.parse(tar.extractfile(member)).getroot()
             uid = root.find("uId")
-            yield (uid.get("id") if uid is not None else Path(member.name).stem), root
+            yield (uid.get("id") if uid is not None else Path(member.name).stem), member.name, root
 
 
 @dataclass(frozen=True)
