@@ -50,8 +50,21 @@ LATERAL_LOBE_CENTRES = {
     "right upper lobe": (0.48, 0.30), "left upper lobe": (0.50, 0.29), "right middle lobe": (0.36, 0.55),
     "lingula": (0.37, 0.54), "right lower lobe": (0.64, 0.66), "left lower lobe": (0.65, 0.67),
 }
-CARDIOMEGALY_CTR = {"mild": 0.54, "moderate": 0.6, "severe": 0.67}
+# What each severity grade draws: every graded size in one place (an ungraded finding draws as mild).
+CARDIOMEGALY_CTR = {"mild": 0.54, "moderate": 0.6, "severe": 0.67}          # cardiothoracic ratio, both views
+EFFUSION_HEIGHT = {"mild": 0.07, "moderate": 0.15, "severe": 0.25}          # fluid height at the base, frontal
+LATERAL_EFFUSION_HEIGHT = {"mild": 0.06, "moderate": 0.13, "severe": 0.22}  # ... in the posterior sulcus, lateral
+PATCH_RADIUS = {"mild": 0.06, "moderate": 0.085, "severe": 0.11}            # consolidation / opacity, both views
+EDEMA_AMPLITUDE = {"mild": 0.05, "moderate": 0.08, "severe": 0.12}          # perihilar haze, both views
+PNEUMOTHORAX_DEPTH = {"mild": 0.07, "moderate": 0.13, "severe": 0.2}        # apical rim of the collapse, frontal
+PNEUMOTHORAX_END = {"mild": 0.45, "moderate": 0.62, "severe": 0.78}         # how far down the rim reaches
+ATELECTASIS_THICKNESS = {"mild": 0.012, "moderate": 0.018, "severe": 0.018, None: 0.018}  # plates, frontal
 SEVERITY_SCALE = {"mild": 0.0, "moderate": 1.0, "severe": 2.0, None: 0.0}
+
+
+def graded(table: dict[str, float], severity: str | None) -> float:
+    """``table``'s value for ``severity`` (an ungraded finding draws as mild)."""
+    return table[severity or "mild"]
 
 
 @dataclass(frozen=True)
@@ -172,7 +185,7 @@ class _Frontal:
         findings = {f.observation: f for f in spec.findings}
         ctr = a.ctr
         if "Cardiomegaly" in findings:
-            ctr = CARDIOMEGALY_CTR[findings["Cardiomegaly"].severity or "mild"]
+            ctr = graded(CARDIOMEGALY_CTR, findings["Cardiomegaly"].severity)
         self.ctr = ctr * (1.08 if spec.projection == "AP" else 1.0)
         self.mediastinum_half = 0.052 * self.w
         if "Enlarged Cardiomediastinum" in findings:
@@ -232,8 +245,8 @@ class _Frontal:
         for f in self.spec.findings:
             if f.observation == "Pneumothorax" and f.visible:
                 side = f.location
-                delta0 = {"mild": 0.07, "moderate": 0.13, "severe": 0.2}[f.severity or "mild"]
-                v_end = {"mild": 0.45, "moderate": 0.62, "severe": 0.78}[f.severity or "mild"]
+                delta0 = graded(PNEUMOTHORAX_DEPTH, f.severity)
+                v_end = graded(PNEUMOTHORAX_END, f.severity)
                 delta = delta0 * np.clip((v_end - v) / (v_end - 0.15), 0, 1) ** 0.7
                 rho = self.lung_rho(side)
                 space = self.lungs[side] & (rho > 1 - delta) & (delta > 0.004)
@@ -318,91 +331,111 @@ class _Frontal:
         return 0.5 + du * self.w + float(jitter[0]) * self.w, cv + float(jitter[1])
 
     def _finding(self, f: Finding) -> tuple[np.ndarray, np.ndarray | None]:
+        """Density added by finding ``f`` and its mask (None: nothing to mask), from :data:`FRONTAL_DRAWERS`."""
+        drawer = FRONTAL_DRAWERS.get(f.observation)
+        if drawer is None:  # Pneumonia is drawn as its consolidation; No Finding draws nothing
+            return np.zeros(self.u.shape, np.float32), None
+        return drawer(self, f, np.random.default_rng(f.shape_seed))
+
+    @property
+    def both_lungs(self) -> np.ndarray:
+        return self.lungs["right"] | self.lungs["left"]
+
+    def _cardiomegaly(self, f: Finding, shape_rng: np.random.Generator):
+        return np.zeros(self.u.shape, np.float32), self.heart()  # drawn through the wider heart in compose()
+
+    def _wide_mediastinum(self, f: Finding, shape_rng: np.random.Generator):
+        return np.zeros(self.u.shape, np.float32), self.mediastinum() & (self.v < 0.55)
+
+    def _effusion(self, f: Finding, shape_rng: np.random.Generator):
+        u, v, w = self.u, self.v, self.w
+        mask = np.zeros(u.shape, bool)
+        height = graded(EFFUSION_HEIGHT, f.severity)
+        for side in self._sides(f.location):
+            cu = self.lung_centre(side)
+            lateral_edge = cu + (-0.17 if side == "right" else 0.17) * w
+            reach = np.clip((u - cu) / (lateral_edge - cu), 0, 1)
+            top = self.base[side] - height - (0.05 + 0.3 * height) * reach ** 2
+            mask |= self.lungs[side] & (v > top)
+        fluid = _soft(mask, 1.5) * (0.32 + 0.1 * np.clip((v - 0.6) / 0.2, 0, 1))
+        return fluid, mask
+
+    def _patch(self, f: Finding, shape_rng: np.random.Generator):
+        """Consolidation (dense) and Lung Opacity (fainter): an irregular patch in the named lobe's zone."""
+        u, v, w, n, lungs = self.u, self.v, self.w, self.size, self.both_lungs
+        cu, cv = self._anchor(f.location, f.shape_seed)
+        r = graded(PATCH_RADIUS, f.severity) * w
+        field = _blob(u, v, cu, cv, r, 1.15 * r, shape_rng, n)
+        mask = (field < 0.9) & lungs
+        strength = 0.24 if f.observation == "Consolidation" else 0.15
+        texture = 1 + 0.35 * _smooth_noise(shape_rng, n, 24)
+        # soft-edged: fades in over the outer third of the patch, no sharp outline
+        return strength * np.clip((1.0 - field) * (1 / 0.35), 0, 1) * texture * lungs, mask
+
+    def _edema(self, f: Finding, shape_rng: np.random.Generator):
+        u, v, w, lungs, sev = self.u, self.v, self.w, self.both_lungs, f.severity
+        amp = graded(EDEMA_AMPLITUDE, sev)
+        r = np.minimum(np.hypot(u - 0.5 + 0.1 * w, v - 0.48), np.hypot(u - 0.5 - 0.1 * w, v - 0.48))
+        haze = np.exp(-((r / (0.14 * w)) ** 2))
+        added = amp * (haze + 0.25) * _soft(lungs, 1.5)
+        if sev in ("moderate", "severe"):
+            kerley = (np.abs(self.dx) > 0.28) & (v > 0.55) & ((v / 0.016) % 1 < 0.22) & lungs
+            added += 0.07 * kerley
+        return added, lungs & (haze > 0.35)
+
+    def _atelectasis(self, f: Finding, shape_rng: np.random.Generator):
+        u, v, w, lungs = self.u, self.v, self.w, self.both_lungs
+        mask = np.zeros(u.shape, bool)
+        added = np.zeros(u.shape, np.float32)
+        thick = ATELECTASIS_THICKNESS[f.severity]  # ungraded plates draw as thick as moderate ones
+        for side in self._sides(f.location):
+            cu = self.lung_centre(side)
+            tilt = shape_rng.uniform(-0.02, 0.03)
+            y0 = self.base[side] - shape_rng.uniform(0.09, 0.12)
+            d = _segment_distance(u, v, [(cu - 0.1 * w, y0 + tilt), (cu + 0.1 * w, y0 - tilt)])
+            if f.detail == "basilar":
+                d2 = _segment_distance(u, v, [(cu - 0.07 * w, y0 + 0.04), (cu + 0.08 * w, y0 + 0.035)])
+                d = np.minimum(d, d2 + thick * 0.2)
+            streak = np.clip(1.0 - d * (1.0 / thick), 0.0, 1.0)
+            added = np.maximum(added, streak)
+            mask |= d < thick + 0.01
+        mask &= lungs
+        return 0.2 * added * lungs, mask
+
+    def _drawn_in_compose(self, f: Finding, shape_rng: np.random.Generator):
+        return np.zeros(self.u.shape, np.float32), None  # Pneumothorax: compose() draws it and its mask
+
+    def _lesion(self, f: Finding, shape_rng: np.random.Generator):
         u, v, w, n = self.u, self.v, self.w, self.size
-        shape_rng = np.random.default_rng(f.shape_seed)
-        lungs = self.lungs["right"] | self.lungs["left"]
-        zero = np.zeros(u.shape, np.float32)
-        obs, sev = f.observation, f.severity
-        if obs == "Cardiomegaly":
-            mask = self.heart()
-            return zero, mask  # drawn through the wider heart in compose()
-        if obs == "Enlarged Cardiomediastinum":
-            return zero, self.mediastinum() & (v < 0.55)
-        if obs == "Pleural Effusion":
-            mask = np.zeros(u.shape, bool)
-            height = {"mild": 0.07, "moderate": 0.15, "severe": 0.25}[sev or "mild"]
-            for side in self._sides(f.location):
-                cu = self.lung_centre(side)
-                lateral_edge = cu + (-0.17 if side == "right" else 0.17) * w
-                reach = np.clip((u - cu) / (lateral_edge - cu), 0, 1)
-                top = self.base[side] - height - (0.05 + 0.3 * height) * reach ** 2
-                mask |= self.lungs[side] & (v > top)
-            fluid = _soft(mask, 1.5) * (0.32 + 0.1 * np.clip((v - 0.6) / 0.2, 0, 1))
-            return fluid, mask
-        if obs in ("Consolidation", "Lung Opacity"):
-            cu, cv = self._anchor(f.location, f.shape_seed)
-            r = {"mild": 0.06, "moderate": 0.085, "severe": 0.11}[sev or "mild"] * w
-            field = _blob(u, v, cu, cv, r, 1.15 * r, shape_rng, n)
-            mask = (field < 0.9) & lungs
-            strength = 0.24 if obs == "Consolidation" else 0.15
-            texture = 1 + 0.35 * _smooth_noise(shape_rng, n, 24)
-            # soft-edged: fades in over the outer third of the patch, no sharp outline
-            return strength * np.clip((1.0 - field) * (1 / 0.35), 0, 1) * texture * lungs, mask
-        if obs == "Edema":
-            amp = {"mild": 0.05, "moderate": 0.08, "severe": 0.12}[sev or "mild"]
-            r = np.minimum(np.hypot(u - 0.5 + 0.1 * w, v - 0.48), np.hypot(u - 0.5 - 0.1 * w, v - 0.48))
-            haze = np.exp(-((r / (0.14 * w)) ** 2))
-            added = amp * (haze + 0.25) * _soft(lungs, 1.5)
-            if sev in ("moderate", "severe"):
-                kerley = (np.abs(self.dx) > 0.28) & (v > 0.55) & ((v / 0.016) % 1 < 0.22) & lungs
-                added += 0.07 * kerley
-            return added, lungs & (haze > 0.35)
-        if obs == "Atelectasis":
-            mask = np.zeros(u.shape, bool)
-            added = np.zeros(u.shape, np.float32)
-            thick = 0.012 if sev == "mild" else 0.018
-            for side in self._sides(f.location):
-                cu = self.lung_centre(side)
-                tilt = shape_rng.uniform(-0.02, 0.03)
-                y0 = self.base[side] - shape_rng.uniform(0.09, 0.12)
-                d = _segment_distance(u, v, [(cu - 0.1 * w, y0 + tilt), (cu + 0.1 * w, y0 - tilt)])
-                if f.detail == "basilar":
-                    d2 = _segment_distance(u, v, [(cu - 0.07 * w, y0 + 0.04), (cu + 0.08 * w, y0 + 0.035)])
-                    d = np.minimum(d, d2 + thick * 0.2)
-                streak = np.clip(1.0 - d * (1.0 / thick), 0.0, 1.0)
-                added = np.maximum(added, streak)
-                mask |= d < thick + 0.01
-            mask &= lungs
-            return 0.2 * added * lungs, mask
-        if obs == "Pneumothorax":
-            return zero, None
-        if obs == "Lung Lesion":
-            kind, cm = f.detail.split("|")
-            cu, cv = self._anchor(f.location, f.shape_seed)
-            r = float(cm) * 0.0118 * w
-            wobble = 0.25 if kind == "mass" else 0.05
-            field = _ellipse(u, v, cu, cv, r, r) + wobble * _smooth_noise(shape_rng, n, 8)
-            mask = field < 1.0
-            return 0.3 * _soft(mask, 0.8), mask
-        if obs == "Fracture":
-            rib, age = f.detail.split("|")
-            sign = -1 if f.location == "right" else 1
-            d = 0.28
-            cu = 0.5 + sign * d * w
-            cv = self.rib_start + (-0.15 * d + 1.25 * d * d) + (int(rib) - 0.5) * self.rib_spacing
-            near = np.hypot(u - cu, v - cv)
-            mask = near < 0.022
-            if age == "healed":
-                return 0.12 * _soft(_ellipse(u, v, cu, cv, 0.014, 0.02) < 1, 1.0), mask
-            gap = (np.abs(u - cu) < max(0.005, 0.7 * self.px)) & (np.abs(v - cv) < self.rib_spacing * 0.45)
-            return -0.085 * self.ribs * gap, mask
-        if obs == "Pleural Other":
-            side = f.location
-            mask = self.lungs[side] & (self.lung_rho(side) > 0.86) & (v < 0.3)
-            return 0.18 * _soft(mask, 1.0), mask
-        if obs == "Support Devices":
-            return self._device(f.location, shape_rng)
-        return zero, None  # Pneumonia is drawn as its consolidation
+        kind, cm = f.detail.split("|")
+        cu, cv = self._anchor(f.location, f.shape_seed)
+        r = float(cm) * 0.0118 * w
+        wobble = 0.25 if kind == "mass" else 0.05
+        field = _ellipse(u, v, cu, cv, r, r) + wobble * _smooth_noise(shape_rng, n, 8)
+        mask = field < 1.0
+        return 0.3 * _soft(mask, 0.8), mask
+
+    def _fracture(self, f: Finding, shape_rng: np.random.Generator):
+        u, v, w = self.u, self.v, self.w
+        rib, age = f.detail.split("|")
+        sign = -1 if f.location == "right" else 1
+        d = 0.28
+        cu = 0.5 + sign * d * w
+        cv = self.rib_start + (-0.15 * d + 1.25 * d * d) + (int(rib) - 0.5) * self.rib_spacing
+        near = np.hypot(u - cu, v - cv)
+        mask = near < 0.022
+        if age == "healed":
+            return 0.12 * _soft(_ellipse(u, v, cu, cv, 0.014, 0.02) < 1, 1.0), mask
+        gap = (np.abs(u - cu) < max(0.005, 0.7 * self.px)) & (np.abs(v - cv) < self.rib_spacing * 0.45)
+        return -0.085 * self.ribs * gap, mask
+
+    def _pleural_cap(self, f: Finding, shape_rng: np.random.Generator):
+        side = f.location
+        mask = self.lungs[side] & (self.lung_rho(side) > 0.86) & (self.v < 0.3)
+        return 0.18 * _soft(mask, 1.0), mask
+
+    def _support_device(self, f: Finding, shape_rng: np.random.Generator):
+        return self._device(f.location, shape_rng)
 
     def _device(self, name: str, shape_rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         u, v, w = self.u, self.v, self.w
@@ -443,6 +476,99 @@ class _Frontal:
 # Lateral view (anterior on the image's left).
 
 
+# observation -> its frontal drawer: (scene, finding, shape rng) -> (density added, mask or None)
+FRONTAL_DRAWERS = {
+    "Cardiomegaly": _Frontal._cardiomegaly,
+    "Enlarged Cardiomediastinum": _Frontal._wide_mediastinum,
+    "Pleural Effusion": _Frontal._effusion,
+    "Consolidation": _Frontal._patch,
+    "Lung Opacity": _Frontal._patch,
+    "Edema": _Frontal._edema,
+    "Atelectasis": _Frontal._atelectasis,
+    "Pneumothorax": _Frontal._drawn_in_compose,
+    "Lung Lesion": _Frontal._lesion,
+    "Fracture": _Frontal._fracture,
+    "Pleural Other": _Frontal._pleural_cap,
+    "Support Devices": _Frontal._support_device,
+}
+
+
+@dataclass(frozen=True)
+class _LateralScene:
+    """What the lateral drawers read: the grid, habitus, grid size, lung and heart masks, diaphragm base."""
+
+    u: np.ndarray
+    v: np.ndarray
+    w: float
+    n: int
+    lung: np.ndarray
+    heart: np.ndarray
+    base: np.ndarray
+    inspiration: float
+
+
+def _lateral_cardiomegaly(sc: _LateralScene, f: Finding, shape_rng):
+    return None, sc.heart  # drawn through the larger heart of the scene
+
+
+def _lateral_effusion(sc: _LateralScene, f: Finding, shape_rng):
+    height = graded(LATERAL_EFFUSION_HEIGHT, f.severity)
+    reach = np.clip((sc.u - 0.5) / (0.27 * sc.w), 0, 1)
+    mask = sc.lung & (sc.v > sc.base - height - (0.05 + 0.3 * height) * reach ** 2)
+    return 0.3 * _soft(mask, 1.5), mask
+
+
+def _lateral_patch(sc: _LateralScene, f: Finding, shape_rng):
+    """Consolidation, Lung Opacity and Lung Lesion at the named lobe's lateral zone."""
+    cu, cv = LATERAL_LOBE_CENTRES[f.location]
+    if f.observation == "Lung Lesion":
+        r = float(f.detail.split("|")[1]) * 0.0118 * sc.w
+        mask = _ellipse(sc.u, sc.v, cu, cv, r, r) < 1
+    else:
+        r = graded(PATCH_RADIUS, f.severity) * sc.w
+        mask = (_blob(sc.u, sc.v, cu, cv, 1.2 * r, r, shape_rng, sc.n) < 0.9) & sc.lung
+    return (0.17 if f.observation == "Lung Opacity" else 0.28) * _soft(mask, 1.2), mask
+
+
+def _lateral_edema(sc: _LateralScene, f: Finding, shape_rng):
+    amp = graded(EDEMA_AMPLITUDE, f.severity)
+    haze = np.exp(-((np.hypot(sc.u - 0.5, sc.v - 0.47) / 0.14) ** 2))
+    return amp * (haze + 0.25) * sc.lung, sc.lung & (haze > 0.35)
+
+
+def _lateral_atelectasis(sc: _LateralScene, f: Finding, shape_rng):
+    y0 = 0.7 + sc.inspiration
+    mask = (_segment_distance(sc.u, sc.v, [(0.42, y0 - 0.02), (0.66, y0 + 0.02)]) < 0.01) & sc.lung
+    return 0.25 * _soft(mask, 0.7), mask
+
+
+LATERAL_DEVICE_PATHS = {  # the devices a lateral shows, as polylines in lateral (u, v); w: habitus
+    "endotracheal tube": lambda w: [(0.47, -0.1), (0.51, 0.3)],
+    "enteric tube": lambda w: [(0.53, -0.1), (0.57, 0.45), (0.55, 0.75), (0.45, 0.85)],
+    "pacemaker": lambda w: [(0.5 - 0.3 * w, 0.2), (0.42, 0.45), (0.38, 0.6)],
+}
+
+
+def _lateral_device(sc: _LateralScene, f: Finding, shape_rng):
+    if f.location not in LATERAL_DEVICE_PATHS:
+        return None, None  # lines the lateral does not show
+    dist = _segment_distance(sc.u, sc.v, LATERAL_DEVICE_PATHS[f.location](sc.w))
+    return 0.45 * (dist < max(0.004, 0.7 / sc.n)), dist < 0.012
+
+
+# observation -> its lateral drawer: (scene, finding, shape rng) -> (density added or None, mask or None)
+LATERAL_DRAWERS = {
+    "Cardiomegaly": _lateral_cardiomegaly,
+    "Pleural Effusion": _lateral_effusion,
+    "Consolidation": _lateral_patch,
+    "Lung Opacity": _lateral_patch,
+    "Lung Lesion": _lateral_patch,
+    "Edema": _lateral_edema,
+    "Atelectasis": _lateral_atelectasis,
+    "Support Devices": _lateral_device,
+}
+
+
 def _lateral(spec: ImageSpec, u: np.ndarray, v: np.ndarray, rng: np.random.Generator):
     a, n = spec.anatomy, u.shape[0]
     w = a.habitus
@@ -451,7 +577,7 @@ def _lateral(spec: ImageSpec, u: np.ndarray, v: np.ndarray, rng: np.random.Gener
     half = 0.12 + (0.36 * w - 0.12) * np.clip((v - 0.02) / 0.15, 0, 1) ** 0.6
     body = np.clip(1 - ((u - 0.5) / half) ** 2, 0, 1)
     density = 0.55 * np.sqrt(body)
-    ctr = CARDIOMEGALY_CTR[findings["Cardiomegaly"].severity or "mild"] if "Cardiomegaly" in findings else a.ctr
+    ctr = graded(CARDIOMEGALY_CTR, findings["Cardiomegaly"].severity) if "Cardiomegaly" in findings else a.ctr
     heart = _ellipse(u, v, 0.5 - (0.13 - 0.25 * (ctr - 0.45)) * w, 0.64, (0.12 + 0.35 * (ctr - 0.45)) * w, 0.14) < 1
     base = 0.79 + a.inspiration + 0.05 * (u - 0.5) / 0.3
     dome = base - 0.08 * np.clip(1 - ((u - 0.5) / (0.3 * w)) ** 2, 0, 1)
@@ -464,47 +590,14 @@ def _lateral(spec: ImageSpec, u: np.ndarray, v: np.ndarray, rng: np.random.Gener
     density += 0.08 * sternum * (v > 0.15) * (v < 0.6)
     trachea = _segment_distance(u, v, [(0.48, 0.0), (0.52, 0.4)]) < 0.014
     density -= 0.07 * _soft(trachea, 1.0)
+    scene = _LateralScene(u, v, w, n, lung, heart, base, a.inspiration)
     for f in spec.findings:
-        if not f.visible:
+        drawer = LATERAL_DRAWERS.get(f.observation)
+        if not f.visible or drawer is None:
             continue
-        obs, sev = f.observation, f.severity
-        shape_rng = np.random.default_rng(f.shape_seed)
-        mask = None
-        if obs == "Cardiomegaly":
-            mask = heart
-        elif obs == "Pleural Effusion":
-            height = {"mild": 0.06, "moderate": 0.13, "severe": 0.22}[sev or "mild"]
-            reach = np.clip((u - 0.5) / (0.27 * w), 0, 1)
-            mask = lung & (v > base - height - (0.05 + 0.3 * height) * reach ** 2)
-            density += 0.3 * _soft(mask, 1.5)
-        elif obs in ("Consolidation", "Lung Opacity", "Lung Lesion"):
-            cu, cv = LATERAL_LOBE_CENTRES[f.location]
-            if obs == "Lung Lesion":
-                r = float(f.detail.split("|")[1]) * 0.0118 * w
-                mask = _ellipse(u, v, cu, cv, r, r) < 1
-            else:
-                r = {"mild": 0.06, "moderate": 0.085, "severe": 0.11}[sev or "mild"] * w
-                mask = (_blob(u, v, cu, cv, 1.2 * r, r, shape_rng, n) < 0.9) & lung
-            density += (0.17 if obs == "Lung Opacity" else 0.28) * _soft(mask, 1.2)
-        elif obs == "Edema":
-            amp = {"mild": 0.05, "moderate": 0.08, "severe": 0.12}[sev or "mild"]
-            haze = np.exp(-((np.hypot(u - 0.5, v - 0.47) / 0.14) ** 2))
-            density += amp * (haze + 0.25) * lung
-            mask = lung & (haze > 0.35)
-        elif obs == "Atelectasis":
-            y0 = 0.7 + a.inspiration
-            mask = (_segment_distance(u, v, [(0.42, y0 - 0.02), (0.66, y0 + 0.02)]) < 0.01) & lung
-            density += 0.25 * _soft(mask, 0.7)
-        elif obs == "Support Devices" and f.location in ("endotracheal tube", "enteric tube", "pacemaker"):
-            if f.location == "endotracheal tube":
-                pts = [(0.47, -0.1), (0.51, 0.3)]
-            elif f.location == "enteric tube":
-                pts = [(0.53, -0.1), (0.57, 0.45), (0.55, 0.75), (0.45, 0.85)]
-            else:
-                pts = [(0.5 - 0.3 * w, 0.2), (0.42, 0.45), (0.38, 0.6)]
-            dist = _segment_distance(u, v, pts)
-            density += 0.45 * (dist < max(0.004, 0.7 / n))
-            mask = dist < 0.012
+        added, mask = drawer(scene, f, np.random.default_rng(f.shape_seed))
+        if added is not None:
+            density += added
         if mask is not None:
             masks[f.mask_key] = masks.get(f.mask_key, np.zeros_like(mask)) | mask
     return density, masks
