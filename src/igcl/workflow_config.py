@@ -32,7 +32,7 @@ SECTIONS: dict[str, str] = {
     "images": "igcl.data.imageshards.config:ImagesConfig",
     "pretrain": "igcl.train.config:PretrainConfig",
     "evaluate": "igcl.evaluate.config:EvaluateConfig",
-    "report": "igcl.evaluate.config:ReportConfig",
+    "report": "igcl.summary.config:ReportConfig",
 }
 
 

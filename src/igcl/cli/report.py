@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from igcl.config import from_json
-from igcl.evaluate.config import ReportConfig
-from igcl.evaluate.report import build_report
+from igcl.summary.config import ReportConfig
+from igcl.summary.report import build_report
 from igcl.logging_utils import setup_logging
 
 

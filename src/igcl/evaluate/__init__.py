@@ -1,8 +1,8 @@
-"""Downstream evaluation of pretrained image encoders (the ``evaluate`` and ``report`` stages).
+"""Downstream evaluation of pretrained image encoders (the ``evaluate`` stage; the report stage is igcl.summary).
 
 One module per job:
 
-- :mod:`~igcl.evaluate.config`    typed ``evaluate:`` / ``report:`` config sections;
+- :mod:`~igcl.evaluate.config`    the typed ``evaluate:`` config section;
 - :mod:`~igcl.evaluate.targets`   image index tables and the uncertain-label policy (U-Ones / U-Zeros / ignore);
 - :mod:`~igcl.evaluate.features`  frozen-feature extraction and its on-disk cache keyed by checkpoint hash;
 - :mod:`~igcl.evaluate.sampling`  patient-level, stratified label-fraction and few-shot subsets (algorithm there);
@@ -13,5 +13,8 @@ One module per job:
 - :mod:`~igcl.evaluate.retrieval` image→report retrieval precision@k on the MIMIC test split;
 - :mod:`~igcl.evaluate.results`   the tidy Parquet tables' schemas;
 - :mod:`~igcl.evaluate.pipeline`  the evaluate stage (one checkpoint → tables);
-- :mod:`~igcl.evaluate.summary`, :mod:`~igcl.evaluate.plots`, :mod:`~igcl.evaluate.report`: the report stage.
+- :mod:`~igcl.evaluate.zeroshot`  zero-shot prompt pairs (:mod:`~igcl.evaluate.prompts` the prompts as config values,
+  :mod:`~igcl.evaluate.prompt_graphs` / :mod:`~igcl.evaluate.prompt_parse` the prompts stage's graphs);
+- :mod:`~igcl.evaluate.thresholds` thresholded metrics at thresholds chosen on valid;
+- :mod:`~igcl.evaluate.radiologists` reader operating points against the model's ROC.
 """

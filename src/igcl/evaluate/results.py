@@ -21,7 +21,7 @@ status       string   ok, or why the AUROC is missing / partial
 ===========  =======  ======================================================================================
 
 ``scores.parquet``: the per-image test scores behind those AUROCs (for ROC curves and the paired comparisons of
-:mod:`igcl.evaluate.compare`): method, pretrain_seed, task, fraction (null
+:mod:`igcl.summary.compare`): method, pretrain_seed, task, fraction (null
 for fewshot and zeroshot), k (null unless fewshot), seed, pathology, row (shard row), study_id, label (1 / 0),
 score, split (the CheXpert split of the test images: ``test`` when the data have one, else ``valid``).
 

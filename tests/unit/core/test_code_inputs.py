@@ -90,8 +90,8 @@ def test_stage_closures_hold_what_each_stage_runs_and_nothing_of_the_others():
     # the normalisation both pretrain and evaluate apply (the audit's stale-result case)
     assert "data/images.py" in pretrain and "data/images.py" in evaluate
     # report-only code is the report's alone
-    assert {"evaluate/summary.py", "evaluate/plots.py"} <= report
-    assert not {"evaluate/summary.py", "evaluate/plots.py"} & (evaluate | pretrain)
+    assert {"summary/tables.py", "summary/plots.py"} <= report
+    assert not {"summary/tables.py", "summary/plots.py"} & (evaluate | pretrain)
     # convirt trains on the extracted sections, so the sections code is pretraining code too
     assert "reports/sections.py" in pretrain and "reports/sections.py" in parse
     # the parse workers' preload (named only as a string) is parse code

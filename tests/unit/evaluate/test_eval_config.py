@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from igcl.config import from_mapping, to_dict
-from igcl.evaluate.config import EvaluateConfig, ReportConfig
+from igcl.evaluate.config import EvaluateConfig
+from igcl.summary.config import ReportConfig
 
 ROOT = Path(__file__).resolve().parents[3]
 

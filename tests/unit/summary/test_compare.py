@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from igcl.evaluate.compare import COMPARISONS_SCHEMA, compare_methods, paired_difference, verdict_sentence
+from igcl.summary.compare import COMPARISONS_SCHEMA, compare_methods, paired_difference, verdict_sentence
 from igcl.evaluate.metrics import bootstrap_counts
 
 PATHOLOGIES = ("Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Pleural Effusion")

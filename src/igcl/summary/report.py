@@ -7,10 +7,10 @@ import logging
 import os
 from pathlib import Path
 
-from igcl.evaluate.compare import COMPARISONS_SCHEMA, compare_methods
-from igcl.evaluate.config import ReportConfig
-from igcl.evaluate.plots import label_efficiency_figure, retrieval_figure, roc_figure
-from igcl.evaluate.summary import load_eval_dirs, write_summary
+from igcl.summary.compare import COMPARISONS_SCHEMA, compare_methods
+from igcl.summary.config import ReportConfig
+from igcl.summary.plots import label_efficiency_figure, retrieval_figure, roc_figure
+from igcl.summary.tables import load_eval_dirs, write_summary
 from igcl.io import write_sidecar
 from igcl.shards.schema import write_table
 

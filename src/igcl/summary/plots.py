@@ -1,6 +1,6 @@
 """Report figures (matplotlib, Agg backend): ROC curves, label-efficiency curves, retrieval bars.
 
-Each function takes the concatenated tables (:class:`igcl.evaluate.summary.EvalResults`) and writes one PNG
+Each function takes the concatenated tables (:class:`igcl.summary.tables.EvalResults`) and writes one PNG
 atomically.
 """
 
@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from igcl.evaluate.summary import EvalResults, aggregate, per_pretrain_seed, retrieval_chance  # noqa: E402
+from igcl.summary.tables import EvalResults, aggregate, per_pretrain_seed, retrieval_chance  # noqa: E402
 from igcl.io import atomic_path  # noqa: E402
 from igcl.labels import COMPETITION_PATHOLOGIES  # noqa: E402
 

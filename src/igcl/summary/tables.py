@@ -7,7 +7,7 @@ deviation between pretraining seeds (0 with one seed). Cells read ``0.812 [0.781
 pretraining seeds ``0.812 ±0.012 [0.781, 0.843]``; a method without a report encoder reads ``n/a``.
 
 Which method is better is never read off overlapping intervals: every statement that ranks two methods cites the
-paired difference of :mod:`igcl.evaluate.compare` (``results/comparisons.parquet``) and calls a difference only
+paired difference of :mod:`igcl.summary.compare` (``results/comparisons.parquet``) and calls a difference only
 when its CI excludes 0 ("not separable" otherwise).
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import polars as pl
 
-from igcl.evaluate.compare import verdict_sentence
-from igcl.evaluate.config import ReportConfig
+from igcl.summary.compare import verdict_sentence
+from igcl.summary.config import ReportConfig
 from igcl.evaluate.results import OUTPUT_FILES
 from igcl.io import atomic_path
 from igcl.labels import COMPETITION_PATHOLOGIES
