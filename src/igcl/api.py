@@ -7,8 +7,8 @@
     graphs = igcl.parse(reports)                          # GRAPH_SCHEMA rows (igcl's RadGraph-schema parser)
     p = model.zero_shot(images, ["pleural effusion"], ["no pleural effusion"])  # [B, 1] prompt-pair probability
 
-Images go through the pipeline's own preprocessing (``igcl.data.images.normalize_images``, then a bilinear resize
-to the side the encoder was trained at), so a radiograph embedded here matches one embedded by ``igcl evaluate``.
+Images go through the pipeline's own preprocessing (``igcl.data.imageshards.reader.normalize_images``, then a bilinear
+resize to the side the encoder was trained at), so a radiograph embedded here matches one embedded by ``igcl evaluate``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from igcl.data.images import normalize_images
+from igcl.data.imageshards.reader import normalize_images
 from igcl.evaluate.features import prepare_batch
 from igcl.evaluate.zeroshot import prompt_pair_probability
 from igcl.methods import GRAPHS, get_method

@@ -1,8 +1,8 @@
 """The source files a stage runs: the static import closure of its CLI module, for the rules' ``code`` inputs.
 
 A rule lists these files as inputs, so editing any module a stage imports (directly or through others, at module
-level or inside a function) reruns that stage and nothing else: ``data/images.py`` reruns pretrain and evaluate,
-``summary/tables.py`` only the report. The walk is static (:mod:`ast`, nothing is imported), so the workflow can
+level or inside a function) reruns that stage and nothing else: ``data/imageshards/reader.py`` reruns pretrain and
+evaluate, ``summary/tables.py`` only the report. The walk is static (:mod:`ast`, nothing is imported), so the workflow can
 run it when it builds the DAG without loading torch. It follows every ``import igcl...`` / ``from igcl... import``
 and relative import in the package, adds each package's ``__init__.py`` on the way (Python runs them), and skips
 imports under ``if TYPE_CHECKING:`` (they never run). A string literal that is exactly a package module's dotted

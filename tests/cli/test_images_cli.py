@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from igcl.cli.images import main
-from igcl.data.images import ImageShard
+from igcl.data.imageshards.reader import ImageShard
 from igcl.data.imageshards import CorruptImageError
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.shards.schema import MANIFEST_SCHEMA

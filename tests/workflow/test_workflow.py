@@ -316,7 +316,7 @@ def test_execution_settings_still_reach_the_stage(pipeline):
 
 # module (under src/igcl) -> the jobs an edit of it plans: exactly the stages whose import closure holds it
 SOURCE_EDITS = {
-    "data/images.py": {"pretrain": 5, "evaluate": 5, "report": 1},  # pixel normalisation of pretrain and evaluate
+    "data/imageshards/reader.py": {"pretrain": 5, "evaluate": 5, "report": 1},  # pretrain's and evaluate's pixels
     "summary/tables.py": {"report": 1},                            # report-only code
     "reports/sections.py": {"parse": 1, "prompts": 1, "pretrain": 5, "evaluate": 5, "report": 1},  # parse, convirt
     "io.py": ALL_JOBS,                                                # every stage writes through it

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from igcl.config import to_dict
-from igcl.data.images import ImageShard, normalize_images
+from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.evaluate.config import EvaluateConfig
 from igcl.evaluate.features import (cache_key, cached_features, checkpoint_hash, extract_features, resolve_device,
                                     shard_identity)

@@ -1,7 +1,7 @@
 """The image encoder: any timm model as a single-channel feature extractor.
 
-``create_image_encoder(name)`` maps ``[B, 1, H, W]`` normalised images (:func:`igcl.data.images.normalize_images`)
-to backbone features ``[B, F]`` with ``F = encoder.num_features`` (timm's ``num_classes=0`` drops the classifier
+``create_image_encoder(name)`` maps ``[B, 1, H, W]`` normalised images
+(:func:`igcl.data.imageshards.reader.normalize_images`) to backbone features ``[B, F]`` with ``F = encoder.num_features`` (timm's ``num_classes=0`` drops the classifier
 and keeps global pooling). Weights are randomly initialised (``pretrained=False``), or, with ``weights``, read
 from a local file through timm's pretrained-file path (:func:`load_weights_file`). Nothing is ever downloaded.
 """

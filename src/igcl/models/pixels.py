@@ -5,7 +5,7 @@ pixels, compressed without labels, do not? The PCA is fitted (unsupervised, no l
 pretraining shard's ``train`` images, exactly the images the learned methods pretrain on; evaluation then
 treats it like any other frozen encoder (same features cache, sampling, probe and CIs).
 
-``PixelPCA`` maps ``[B, 1, S, S]`` normalised images (:func:`igcl.data.images.normalize_images`) to
+``PixelPCA`` maps ``[B, 1, S, S]`` normalised images (:func:`igcl.data.imageshards.reader.normalize_images`) to
 ``[B, components]`` coordinates: ``(x.flatten() - mean) @ components.T``. Mean and components are buffers, so
 they live in the checkpoint's ``safetensors`` like any weight.
 """
@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from igcl.data.images import normalize_images
+from igcl.data.imageshards.reader import normalize_images
 
 # At most this many images enter the fit (a seeded draw of the training images beyond it): the top components of
 # chest radiographs are stable long before that, and the fit stays seconds on real MIMIC-CXR.

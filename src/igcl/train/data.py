@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset
 
-from igcl.data.images import ImageShard, normalize_images
+from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.models.text_encoder import report_text
 from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
 from igcl.train.augment import apply_augment, draw_params

@@ -41,7 +41,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from igcl.config import execution_keys, to_dict
-from igcl.data.images import ImageShard, normalize_images
+from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.io import atomic_path, file_sha256, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
 from igcl.methods import GRAPHS, TEXT, check_method_settings, get_method

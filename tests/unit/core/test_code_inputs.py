@@ -88,7 +88,7 @@ def _closure(stage: str) -> set[str]:
 def test_stage_closures_hold_what_each_stage_runs_and_nothing_of_the_others():
     pretrain, evaluate, report, parse = (_closure(s) for s in ("pretrain", "evaluate", "report", "parse"))
     # the normalisation both pretrain and evaluate apply (the audit's stale-result case)
-    assert "data/images.py" in pretrain and "data/images.py" in evaluate
+    assert "data/imageshards/reader.py" in pretrain and "data/imageshards/reader.py" in evaluate
     # report-only code is the report's alone
     assert {"summary/tables.py", "summary/plots.py"} <= report
     assert not {"summary/tables.py", "summary/plots.py"} & (evaluate | pretrain)

@@ -211,7 +211,7 @@ def test_roots_accept_a_root_with_or_without_test_labels(root: Path, tmp_path: P
 def test_phantom_test_split_reaches_the_image_shard(tmp_path: Path) -> None:
     import numpy as np
 
-    from igcl.data.images import ImageShard
+    from igcl.data.imageshards.reader import ImageShard
     from igcl.data.imageshards import ImagesConfig, build_image_shard
     from igcl.data.phantom import PhantomConfig, generate_phantom
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 from PIL import Image, ImageFile
 
-from igcl.data.images import ImageShard, normalize_images
+from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.data.imageshards import CorruptImageError, ImagesConfig, build_image_shard, decode_image
 from igcl.data.imageshards.decode import RESAMPLE, center_square_box
 from igcl.labels import CHEXPERT_OBSERVATIONS

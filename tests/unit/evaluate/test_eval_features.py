@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from igcl.data.images import normalize_images
+from igcl.data.imageshards.reader import normalize_images
 from igcl.evaluate.features import cache_key, cached_features, checkpoint_hash, extract_features
 
 

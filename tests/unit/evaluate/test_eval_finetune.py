@@ -6,7 +6,7 @@ import timm
 import torch
 
 from evaldata_builders import draw_image
-from igcl.data.images import normalize_images
+from igcl.data.imageshards.reader import normalize_images
 from igcl.evaluate.finetune import finetune_scores, masked_bce
 from igcl.evaluate.metrics import auroc
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from evaldata_builders import FINDING_WORDS, make_retrieval_inputs
-from igcl.data.images import ImageShard, normalize_images
+from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.evaluate.retrieval import precision_at_k, read_graphs, run_retrieval, select_queries, single_label_studies
 from igcl.evaluate.targets import read_image_table
 from igcl.labels import COMPETITION_PATHOLOGIES

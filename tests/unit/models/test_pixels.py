@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from igcl.data.images import normalize_images
+from igcl.data.imageshards.reader import normalize_images
 from igcl.evaluate.features import extract_features
 from igcl.evaluate.metrics import auroc
 from igcl.evaluate.probe import fit_probe_scores

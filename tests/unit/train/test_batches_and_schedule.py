@@ -4,7 +4,7 @@ import pytest
 import torch
 from pretrain_helpers import tiny_config
 
-from igcl.data.images import ImageShard
+from igcl.data.imageshards.reader import ImageShard
 from igcl.train.augment import apply_augment, draw_params
 from igcl.train.config import AugmentSettings, PretrainConfig
 from igcl.train.data import BatchPlan, MicroBatches, split_pairs

@@ -280,7 +280,7 @@ def test_cuda_bf16_channels_last_run(synthetic_inputs, tmp_path):
 
 def test_pixels_writes_its_pca_as_a_loadable_encoder(synthetic_inputs, tmp_path):
     """pixels 'pretrains' by fitting the PCA on the training images only; no optimizer step, no report side."""
-    from igcl.data.images import ImageShard, normalize_images
+    from igcl.data.imageshards.reader import ImageShard, normalize_images
     from igcl.models.pixels import fit_pixel_pca
 
     out = pretrain(tiny_config(pixels={"components": 8}), "pixels", synthetic_inputs, tmp_path / "pixels")

@@ -64,7 +64,7 @@ def test_convirt_from_a_local_model_trains_saves_and_loads_without_the_folder(sy
 
 def test_retrieval_embeds_graphs_with_their_text_model_node_vectors(synthetic_inputs, tiny_bert, tmp_path):
     """`igcl evaluate`'s retrieval for an igcl run on text-model features reads the node_features store."""
-    from igcl.data.images import ImageShard, normalize_images
+    from igcl.data.imageshards.reader import ImageShard, normalize_images
     from igcl.evaluate.pipeline import EvaluateInputs
     from igcl.evaluate.retrieval import run_retrieval
     from igcl.evaluate.targets import read_image_table

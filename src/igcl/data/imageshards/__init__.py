@@ -1,4 +1,4 @@
-"""The images stage: decode, grayscale, resize and shard manifest JPEGs (reader: :mod:`igcl.data.images`).
+"""The images stage: decode, grayscale, resize and shard manifest JPEGs (reader: :mod:`igcl.data.imageshards.reader`).
 
 ``config`` (the ``images`` section), ``decode`` (one JPEG -> one square uint8 array), ``index`` (the index
 Parquet contract), ``build`` (the stage: manifest -> ``.npy`` + index).
