@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from igcl.evaluate.probe import ProbeData, fit_probe_scores, metric_records, score_records, seeded_rng
+from igcl.evaluate.probe import ProbeData, fit_probe_scores, metric_records, score_records
+from igcl.rng import Stream, stream_rng
 from igcl.evaluate.sampling import sample_few_shot
 
 
@@ -19,7 +20,7 @@ def run_few_shot(data: ProbeData, *, method: str, ks: tuple[int, ...], negatives
     n_path = len(data.pathologies)
     for k_index, k in enumerate(ks):
         for seed in seeds:
-            rng = seeded_rng(seed, 3, k_index)
+            rng = stream_rng(seed, Stream.FEWSHOT_SUBSET, k_index)
             scores = np.full((len(data.test_x), n_path), np.nan)
             used_targets = np.full((0, n_path), np.nan)
             for p in range(n_path):
@@ -34,6 +35,6 @@ def run_few_shot(data: ProbeData, *, method: str, ks: tuple[int, ...], negatives
                     scores[:, p] = fit_probe_scores(data.train_x[index], y, data.test_x, C=C, max_iter=max_iter)
             setting = {"k": int(k)}
             metrics += metric_records(method, "fewshot", setting, seed, data, scores, used_targets,
-                                      n_bootstrap=n_bootstrap, level=level, rng=seeded_rng(seed, 4, k_index))
+                                      n_bootstrap=n_bootstrap, level=level, rng=stream_rng(seed, Stream.FEWSHOT_BOOTSTRAP, k_index))
             scores_out += score_records(method, "fewshot", setting, seed, data, scores)
     return metrics, scores_out

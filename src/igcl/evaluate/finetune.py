@@ -19,7 +19,8 @@ from torch import nn
 from tqdm import tqdm
 
 from igcl.evaluate.features import Normalize, prepare_batch
-from igcl.evaluate.probe import ProbeData, fraction_subset_rng, metric_records, score_records, seeded_rng
+from igcl.evaluate.probe import ProbeData, fraction_subset_rng, metric_records, score_records
+from igcl.rng import Stream, stream_rng
 from igcl.evaluate.sampling import sample_fraction
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,6 @@ def run_finetune(data: ProbeData, encoder: nn.Module, feature_dim: int, images: 
                                      image_size=image_size)
             setting = {"fraction": float(fraction)}
             metrics += metric_records(method, "finetune", setting, seed, data, scores, train_targets,
-                                      n_bootstrap=n_bootstrap, level=level, rng=seeded_rng(seed, 5, f_index))
+                                      n_bootstrap=n_bootstrap, level=level, rng=stream_rng(seed, Stream.FINETUNE_BOOTSTRAP, f_index))
             scores_out += score_records(method, "finetune", setting, seed, data, scores)
     return metrics, scores_out

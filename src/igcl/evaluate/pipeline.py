@@ -34,8 +34,7 @@ from igcl.evaluate.fewshot import run_few_shot
 from igcl.evaluate.finetune import run_finetune
 from igcl.evaluate.metrics import score_pathologies
 from igcl.evaluate.prompt_graphs import read_prompt_graphs
-from igcl.evaluate.probe import (ProbeData, ScoredCell, linear_probe_cells, run_linear_probe, score_records,
-                                 seeded_rng)
+from igcl.evaluate.probe import ProbeData, ScoredCell, linear_probe_cells, run_linear_probe, score_records
 from igcl.evaluate.radiologists import Readers, compare_with_readers, read_readers
 from igcl.evaluate.results import (FEWSHOT_METRICS_SCHEMA, FRACTION_METRICS_SCHEMA, RADIOLOGISTS_SCHEMA,
                                    RETRIEVAL_SCHEMA, SCORES_SCHEMA, THRESHOLDS_SCHEMA, ZEROSHOT_SCHEMA, write_rows)
@@ -47,6 +46,7 @@ from igcl.evaluate.zeroshot import embed_image_rows, prompt_accuracy, prompt_vec
 from igcl.io import remove_litter, write_sidecar
 from igcl.labels import COMPETITION_PATHOLOGIES
 from igcl.methods import GRAPHS, TEXT, get_method
+from igcl.rng import Stream, stream_rng
 from igcl.models.checkpoint import load_pretrained
 
 log = logging.getLogger(__name__)
@@ -54,8 +54,6 @@ log = logging.getLogger(__name__)
 TRAIN_SPLIT, VALID_SPLIT, TEST_SPLIT = "train", "valid", "test"
 TABLE_FILES = ("linear.parquet", "fewshot.parquet", "retrieval.parquet", "scores.parquet", "zeroshot.parquet",
                "thresholds.parquet", "radiologists.parquet", "finetune.parquet")
-# random streams of this stage's bootstraps (probe.py and fewshot.py use 1-4, retrieval 5-7)
-STREAM_THRESHOLDS, STREAM_READERS, STREAM_ZEROSHOT, STREAM_PROMPT_ACCURACY = 8, 9, 10, 11
 
 
 @dataclass(frozen=True)
@@ -146,7 +144,8 @@ def threshold_records(method: str, cell: ScoredCell, data: ProbeData, rule: str,
         return []
     rows = thresholded_rows(data.valid_targets, cell.valid_scores, data.test_targets, cell.test_scores,
                             data.pathologies, rule=rule, n_bootstrap=n_bootstrap, level=level,
-                            rng=seeded_rng(cell.seed, STREAM_THRESHOLDS, cell.index, TASK_IDS[cell.task]))
+                            rng=stream_rng(cell.seed, Stream.THRESHOLDS_BOOTSTRAP, cell.index,
+                                           TASK_IDS[cell.task]))
     return [{"method": method, "task": cell.task, "fraction": cell.setting.get("fraction"), "seed": cell.seed,
              "rule": rule, "threshold_split": VALID_SPLIT, "split": data.test_split, **row} for row in rows]
 
@@ -158,7 +157,8 @@ def reader_records(method: str, cell: ScoredCell, data: ProbeData, readers: Read
         return []
     rows = compare_with_readers(readers, data.test_targets, cell.test_scores, data.pathologies,
                                 n_bootstrap=n_bootstrap, level=level,
-                                rng=seeded_rng(cell.seed, STREAM_READERS, cell.index, TASK_IDS[cell.task]))
+                                rng=stream_rng(cell.seed, Stream.READERS_BOOTSTRAP, cell.index,
+                                               TASK_IDS[cell.task]))
     return [{"method": method, "task": cell.task, "fraction": cell.setting.get("fraction"), "seed": cell.seed,
              "source": readers.source, "split": data.test_split, **row} for row in rows]
 
@@ -201,10 +201,10 @@ def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, i
     out = [{**common, "metric": "auroc", **{("value" if k == "auroc" else k): v for k, v in row.items()}}
            for row in score_pathologies(data.test_targets, cell.test_scores, data.pathologies,
                                         n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level,
-                                        rng=seeded_rng(seed, STREAM_ZEROSHOT))]
+                                        rng=stream_rng(seed, Stream.ZEROSHOT_BOOTSTRAP))]
     accuracy = prompt_accuracy(vectors[:m], positive, data.test_targets, per_class=zcfg.per_class,
                                n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level,
-                               rng=seeded_rng(seed, STREAM_PROMPT_ACCURACY))
+                               rng=stream_rng(seed, Stream.PROMPT_ACCURACY))
     out.append({**common, "metric": "accuracy", "pathology": "all", **accuracy})
     log.info("%s: zero-shot mean AUROC %.3f, image→prompt accuracy %.3f on %d single-label images", method,
              out[-2]["value"], accuracy["value"], accuracy["n"])

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 
 from igcl.evaluate.metrics import score_pathologies
 from igcl.evaluate.sampling import sample_fraction
+from igcl.rng import Stream, stream_rng
 
 SMALL_PROBLEM = 2_000_000  # training-matrix elements below which a probe fits with one BLAS thread
 
@@ -70,15 +71,10 @@ class ProbeData:
     valid_targets: np.ndarray | None = None
 
 
-def seeded_rng(seed: int, *context: int) -> np.random.Generator:
-    """A Generator for one (seed, task, setting) cell, so every cell's draws are independent and reproducible."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), *map(int, context)]))
-
-
 def fraction_subset_rng(seed: int, fraction: float) -> np.random.Generator:
     """The Generator of the (seed, fraction) training subset; linear probe and fine-tuning share it, so at the
     same seed and fraction they train on the same patients."""
-    return seeded_rng(seed, 1, int(round(fraction * 1_000_000)))
+    return stream_rng(seed, Stream.PROBE_SUBSET, int(round(fraction * 1_000_000)))
 
 
 def score_records(method: str, task: str, setting: dict, seed: int, data: ProbeData, scores: np.ndarray) -> list[dict]:
@@ -154,6 +150,6 @@ def run_linear_probe(data: ProbeData, *, method: str, fractions: tuple[float, ..
     for cell in cells:
         metrics += metric_records(method, "linear", cell.setting, cell.seed, data, cell.test_scores,
                                   cell.train_targets, n_bootstrap=n_bootstrap, level=level,
-                                  rng=seeded_rng(cell.seed, 2, cell.index))
+                                  rng=stream_rng(cell.seed, Stream.PROBE_BOOTSTRAP, cell.index))
         scores_out += score_records(method, "linear", cell.setting, cell.seed, data, cell.test_scores)
     return metrics, scores_out

@@ -25,8 +25,8 @@ import torch
 
 from igcl.evaluate.features import Normalize, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
-from igcl.evaluate.probe import seeded_rng
 from igcl.evaluate.targets import ImageTable
+from igcl.rng import Stream, stream_rng
 from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
 from igcl.shards.node_features import NodeFeatureStore
 
@@ -169,10 +169,10 @@ def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Norma
 
     out = []
     for seed in seeds:
-        picked = select_queries(pool, per_class, len(pathologies), seeded_rng(seed, 6))
+        picked = select_queries(pool, per_class, len(pathologies), stream_rng(seed, Stream.RETRIEVAL_QUERIES))
         classes = pool.classes[picked]
         similarity = image_emb[picked] @ report_emb[picked].T
-        counts = bootstrap_counts(len(picked), n_bootstrap, seeded_rng(seed, 7))
+        counts = bootstrap_counts(len(picked), n_bootstrap, stream_rng(seed, Stream.RETRIEVAL_BOOTSTRAP))
         for k in ks:
             hits = precision_at_k(similarity, classes, classes, int(k))
             groups = [(name, classes == c) for c, name in enumerate(pathologies)]
