@@ -57,7 +57,8 @@ def plural_forms(word: str) -> tuple[str, ...]:
 
 
 # --- observations ---------------------------------------------------------------------------------------------
-# Devices (CheXpert "Support Devices" and other hardware). Multi-token names that denote one thing are one span.
+# Devices (CheXpert "Support Devices" and other hardware), one word each: a device name of several words is its
+# head here and its kind in DEVICE_MODIFIERS ("nasogastric tube"), as RadGraph splits it.
 DEVICE_WORDS: frozenset[str] = frozenset({
     "tube", "line", "catheter", "picc", "port", "port-a-cath", "portacath", "pacemaker", "pacer",
     "defibrillator", "aicd", "icd", "lead", "wire", "drain", "stent", "ett", "ngt", "ogt", "dobhoff", "tubing",
