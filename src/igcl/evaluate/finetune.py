@@ -10,6 +10,7 @@ comparable with the linear probe, which trains on the same (seed, fraction) pati
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 import logging
 import math
 
@@ -18,10 +19,12 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from igcl.evaluate.config import FinetuneConfig
+from igcl.evaluate.context import Forward, Intervals
 from igcl.evaluate.features import Normalize, prepare_batch
 from igcl.evaluate.probe import ProbeData, fraction_subset_rng, metric_records, score_records
-from igcl.rng import Stream, stream_rng
 from igcl.evaluate.sampling import sample_fraction
+from igcl.rng import Stream, stream_rng
 
 log = logging.getLogger(__name__)
 
@@ -97,23 +100,34 @@ def finetune_scores(encoder: nn.Module, feature_dim: int, images: np.ndarray, no
     return scores
 
 
-def run_finetune(data: ProbeData, encoder: nn.Module, feature_dim: int, images: np.ndarray, normalize: Normalize,
-                 *, method: str, fractions: tuple[float, ...], seeds: tuple[int, ...], epochs: int,
-                 batch_size: int, lr: float, head_lr: float, weight_decay: float, device: torch.device,
-                 image_size: int | None, n_bootstrap: int, level: float) -> tuple[list[dict], list[dict]]:
+@dataclass(frozen=True)
+class FinetuneEncoder:
+    """The image encoder to fine-tune (copied for every cell; the original is left as it is), its feature size,
+    and the images [N, H, W] with the normalisation that makes them its input."""
+
+    encoder: nn.Module
+    feature_dim: int
+    images: np.ndarray
+    normalize: Normalize
+
+
+def run_finetune(data: ProbeData, model: FinetuneEncoder, cfg: FinetuneConfig, *, method: str, forward: Forward,
+                 intervals: Intervals) -> tuple[list[dict], list[dict]]:
     """Fine-tuning at each fraction and seed, on the linear probe's (seed, fraction) subsets → (metrics, scores)."""
     metrics, scores_out = [], []
-    for f_index, fraction in enumerate(fractions):
-        for seed in seeds:
+    encoder, feature_dim, images, normalize = model.encoder, model.feature_dim, model.images, model.normalize
+    for f_index, fraction in enumerate(cfg.fractions):
+        for seed in cfg.seeds:
             subset = sample_fraction(data.train_patients, data.train_targets, fraction,
                                      fraction_subset_rng(seed, fraction), data.pathologies)
             train_targets = data.train_targets[subset.indices]
             scores = finetune_scores(encoder, feature_dim, images, normalize, data.train_rows[subset.indices],
-                                     train_targets, data.test_rows, epochs=epochs, batch_size=batch_size, lr=lr,
-                                     head_lr=head_lr, weight_decay=weight_decay, seed=seed, device=device,
-                                     image_size=image_size)
+                                     train_targets, data.test_rows, epochs=cfg.epochs, batch_size=cfg.batch_size,
+                                     lr=cfg.lr, head_lr=cfg.head_lr, weight_decay=cfg.weight_decay, seed=seed,
+                                     device=forward.device, image_size=forward.image_size)
             setting = {"fraction": float(fraction)}
             metrics += metric_records(method, "finetune", setting, seed, data, scores, train_targets,
-                                      n_bootstrap=n_bootstrap, level=level, rng=stream_rng(seed, Stream.FINETUNE_BOOTSTRAP, f_index))
+                                      n_bootstrap=intervals.n_bootstrap, level=intervals.level,
+                                      rng=stream_rng(seed, Stream.FINETUNE_BOOTSTRAP, f_index))
             scores_out += score_records(method, "finetune", setting, seed, data, scores)
     return metrics, scores_out

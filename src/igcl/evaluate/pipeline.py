@@ -31,14 +31,15 @@ from igcl.evaluate.config import EvaluateConfig
 from igcl.evaluate.features import (cache_key, cached_features, checkpoint_hash, extract_features, resolve_device,
                                     shard_identity)
 from igcl.evaluate.fewshot import run_few_shot
-from igcl.evaluate.finetune import run_finetune
+from igcl.evaluate.context import Forward, Intervals
+from igcl.evaluate.finetune import FinetuneEncoder, run_finetune
 from igcl.evaluate.metrics import score_pathologies
 from igcl.evaluate.prompt_graphs import read_prompt_graphs
 from igcl.evaluate.probe import ProbeData, ScoredCell, linear_probe_cells, run_linear_probe, score_records
 from igcl.evaluate.radiologists import Readers, compare_with_readers, read_readers
 from igcl.evaluate.results import (FEWSHOT_METRICS_SCHEMA, FRACTION_METRICS_SCHEMA, RADIOLOGISTS_SCHEMA,
                                    RETRIEVAL_SCHEMA, SCORES_SCHEMA, THRESHOLDS_SCHEMA, ZEROSHOT_SCHEMA, write_rows)
-from igcl.evaluate.retrieval import run_retrieval
+from igcl.evaluate.retrieval import RetrievalData, run_retrieval
 from igcl.evaluate.sampling import exclude_patients
 from igcl.evaluate.targets import ImageTable, apply_uncertain_policy, read_image_table
 from igcl.evaluate.thresholds import thresholded_rows
@@ -255,14 +256,14 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     fewshot, fewshot_scores = run_few_shot(data, ks=cfg.fewshot.k,
                                            negatives_per_positive=cfg.fewshot.negatives_per_positive,
                                            C=cfg.linear.C, max_iter=cfg.linear.max_iter, **common)
+    forward = Forward(cfg.batch_size, device, model.image_size)
+    intervals = Intervals(cfg.n_bootstrap, cfg.ci_level)
     finetune, finetune_scores = [], []
     if cfg.finetune.enabled:
-        ft = cfg.finetune
         finetune, finetune_scores = run_finetune(
-            data, model.image_encoder, model.feature_dim, shard.array, normalize_images, method=method,
-            fractions=ft.fractions, seeds=ft.seeds, epochs=ft.epochs, batch_size=ft.batch_size, lr=ft.lr,
-            head_lr=ft.head_lr, weight_decay=ft.weight_decay, device=device, image_size=model.image_size,
-            n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level)
+            data, FinetuneEncoder(model.image_encoder, model.feature_dim, shard.array, normalize_images),
+            cfg.finetune, method=method, forward=Forward(cfg.finetune.batch_size, device, model.image_size),
+            intervals=intervals)
 
     retrieval: list[dict] = []
     if model.has_report_encoder and cfg.retrieval.enabled:
@@ -272,14 +273,14 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
         rshard = ImageShard(inputs.retrieval_images, inputs.retrieval_index)
         rtable = read_image_table(inputs.retrieval_index, COMPETITION_PATHOLOGIES).select(cfg.retrieval.split,
                                                                                           cfg.views)
+        rdata = RetrievalData(rtable, rshard.array, normalize_images,
+                              manifest=inputs.manifest if side == TEXT else None,
+                              graphs_dir=inputs.graphs_dir if side == GRAPHS else None,
+                              node_features=inputs.node_features if node_vectors else None)
         retrieval, rinfo = run_retrieval(
-            model, rtable, rshard.array, normalize_images,
-            inputs.manifest if side == TEXT else None, inputs.graphs_dir if side == GRAPHS else None,
-            method=method,
-            pathologies=COMPETITION_PATHOLOGIES, views=cfg.views, per_class=cfg.retrieval.per_class,
-            ks=cfg.retrieval.ks, seeds=cfg.seeds, batch_size=cfg.batch_size, device=device,
-            image_size=model.image_size, n_bootstrap=cfg.n_bootstrap, level=cfg.ci_level,
-            node_features=inputs.node_features if node_vectors else None)
+            model, rdata, method=method, pathologies=COMPETITION_PATHOLOGIES, views=cfg.views,
+            per_class=cfg.retrieval.per_class, ks=cfg.retrieval.ks, seeds=cfg.seeds, forward=forward,
+            intervals=intervals)
         info["retrieval"] = rinfo
     else:
         info["retrieval"] = ("skipped: method has no report encoder" if not model.has_report_encoder

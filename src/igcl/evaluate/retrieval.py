@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import torch
 
+from igcl.evaluate.context import Forward, Intervals
 from igcl.evaluate.features import Normalize, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
 from igcl.evaluate.targets import ImageTable
@@ -135,13 +136,26 @@ def l2_normalise(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Normalize, manifest_path, graphs_dir, *,
-                  method: str, pathologies: tuple[str, ...], views: tuple[str, ...], per_class: int,
-                  ks: tuple[int, ...], seeds: tuple[int, ...], batch_size: int, device: torch.device,
-                  image_size: int | None, n_bootstrap: int, level: float,
-                  node_features: str | os.PathLike[str] | None = None) -> tuple[list[dict], dict]:
-    """Retrieval rows (RETRIEVAL_SCHEMA) for each seed's query set, and a summary (pool counts per class).
-    ``node_features``: the node_features stage's folder, for a graph encoder on text-model node vectors."""
+@dataclass(frozen=True)
+class RetrievalData:
+    """The retrieval split's images (``table`` rows of the ``images`` [N, H, W] array, turned into model input by
+    ``normalize``) and the one report side the method reads: ``manifest`` (report texts) or ``graphs_dir`` (graph
+    shards, plus ``node_features``, the node_features stage's folder, for an encoder on text-model vectors)."""
+
+    table: ImageTable
+    images: np.ndarray
+    normalize: Normalize
+    manifest: str | os.PathLike[str] | None = None
+    graphs_dir: str | os.PathLike[str] | None = None
+    node_features: str | os.PathLike[str] | None = None
+
+
+def run_retrieval(model, data: RetrievalData, *, method: str, pathologies: tuple[str, ...], views: tuple[str, ...],
+                  per_class: int, ks: tuple[int, ...], seeds: tuple[int, ...], forward: Forward,
+                  intervals: Intervals) -> tuple[list[dict], dict]:
+    """Retrieval rows (RETRIEVAL_SCHEMA) for each seed's query set, and a summary (pool counts per class)."""
+    table, images, normalize = data.table, data.images, data.normalize
+    batch_size, device, image_size = forward.batch_size, forward.device, forward.image_size
     pool = single_label_studies(table, views)
     per_class_pool = {name: int((pool.classes == c).sum()) for c, name in enumerate(pathologies)}
     log.info("retrieval pool (single-pathology studies with a %s image): %s", "/".join(views), per_class_pool)
@@ -156,10 +170,10 @@ def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Norma
         f"{method}: embed_images")[np.argsort(order, kind="stable")]
     studies = pool.study_ids.tolist()
     # only the report side the method reads (graphs for igcl, text for convirt), so its rule needs no other input
-    texts = read_reports(manifest_path, studies) if manifest_path is not None else None
-    graphs = read_graphs(graphs_dir, studies) if graphs_dir is not None else None
-    if graphs is not None and node_features is not None:  # an encoder on text-model node vectors reads them too
-        store = NodeFeatureStore(node_features)
+    texts = read_reports(data.manifest, studies) if data.manifest is not None else None
+    graphs = read_graphs(data.graphs_dir, studies) if data.graphs_dir is not None else None
+    if graphs is not None and data.node_features is not None:  # an encoder on text-model node vectors reads them
+        store = NodeFeatureStore(data.node_features)
         graphs = [{**graph, "node_vectors": store.vectors(study)} for graph, study in zip(graphs, studies)]
     report_emb = embed_in_batches(
         model.embed_reports, len(studies), batch_size,
@@ -172,7 +186,7 @@ def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Norma
         picked = select_queries(pool, per_class, len(pathologies), stream_rng(seed, Stream.RETRIEVAL_QUERIES))
         classes = pool.classes[picked]
         similarity = image_emb[picked] @ report_emb[picked].T
-        counts = bootstrap_counts(len(picked), n_bootstrap, stream_rng(seed, Stream.RETRIEVAL_BOOTSTRAP))
+        counts = bootstrap_counts(len(picked), intervals.n_bootstrap, stream_rng(seed, Stream.RETRIEVAL_BOOTSTRAP))
         for k in ks:
             hits = precision_at_k(similarity, classes, classes, int(k))
             groups = [(name, classes == c) for c, name in enumerate(pathologies)]
@@ -183,7 +197,7 @@ def run_retrieval(model, table: ImageTable, images: np.ndarray, normalize: Norma
                 w = counts[:, mask]
                 with np.errstate(invalid="ignore", divide="ignore"):
                     boot = (w * hits[mask]).sum(axis=1) / w.sum(axis=1)
-                low, high, _ = percentile_ci(boot, level)
+                low, high, _ = percentile_ci(boot, intervals.level)
                 out.append({"method": method, "task": "retrieval", "k": int(k), "seed": int(seed),
                             "pathology": name, "precision": float(hits[mask].mean()), "ci_low": low,
                             "ci_high": high, "n_pos": int(mask.sum()), "n": int(len(picked))})

@@ -6,7 +6,9 @@ import torch
 
 from evaldata_builders import FINDING_WORDS, make_retrieval_inputs
 from igcl.data.imageshards.reader import ImageShard, normalize_images
-from igcl.evaluate.retrieval import precision_at_k, read_graphs, run_retrieval, select_queries, single_label_studies
+from igcl.evaluate.context import Forward, Intervals
+from igcl.evaluate.retrieval import (RetrievalData, precision_at_k, read_graphs, run_retrieval, select_queries,
+                                     single_label_studies)
 from igcl.evaluate.targets import read_image_table
 from igcl.labels import COMPETITION_PATHOLOGIES
 
@@ -56,10 +58,10 @@ def test_run_retrieval_with_an_oracle_is_perfect(tmp_path):
     inputs = make_retrieval_inputs(tmp_path, per_class=3)
     shard = ImageShard(inputs["images"], inputs["index"])
     table = read_image_table(inputs["index"]).select("test", ("PA",))
-    rows, info = run_retrieval(OracleModel(), table, shard.array, normalize_images, inputs["manifest"],
-                               inputs["graphs"], method="oracle", pathologies=COMPETITION_PATHOLOGIES,
-                               views=("PA",), per_class=2, ks=(1, 3), seeds=(0,), batch_size=4,
-                               device=torch.device("cpu"), image_size=None, n_bootstrap=20, level=0.95)
+    data = RetrievalData(table, shard.array, normalize_images, manifest=inputs["manifest"], graphs_dir=inputs["graphs"])
+    rows, info = run_retrieval(OracleModel(), data, method="oracle", pathologies=COMPETITION_PATHOLOGIES,
+                               views=("PA",), per_class=2, ks=(1, 3), seeds=(0,),
+                               forward=Forward(4, torch.device("cpu"), None), intervals=Intervals(20, 0.95))
     assert info["pool_per_class"] == dict.fromkeys(COMPETITION_PATHOLOGIES, 3)
     by = {(r["k"], r["pathology"]): r for r in rows}
     assert by[(1, "mean")]["precision"] == 1.0 and by[(1, "mean")]["n"] == 10

@@ -66,7 +66,8 @@ def test_retrieval_embeds_graphs_with_their_text_model_node_vectors(synthetic_in
     """`igcl evaluate`'s retrieval for an igcl run on text-model features reads the node_features store."""
     from igcl.data.imageshards.reader import ImageShard, normalize_images
     from igcl.evaluate.pipeline import EvaluateInputs
-    from igcl.evaluate.retrieval import run_retrieval
+    from igcl.evaluate.context import Forward, Intervals
+    from igcl.evaluate.retrieval import RetrievalData, run_retrieval
     from igcl.evaluate.targets import read_image_table
     from igcl.labels import COMPETITION_PATHOLOGIES
 
@@ -86,12 +87,11 @@ def test_retrieval_embeds_graphs_with_their_text_model_node_vectors(synthetic_in
     labels[np.arange(len(labels)), np.arange(len(labels)) % labels.shape[1]] = 1.0
     table = dataclasses.replace(table, raw_labels=labels)
     kwargs = dict(method="igcl", pathologies=COMPETITION_PATHOLOGIES, views=("PA", "AP"), per_class=5, ks=(1,),
-                  seeds=(0,), batch_size=16, device=torch.device("cpu"), image_size=model.image_size,
-                  n_bootstrap=5, level=0.95)
+                  seeds=(0,), forward=Forward(16, torch.device("cpu"), model.image_size), intervals=Intervals(5, 0.95))
     images = ImageShard(synthetic_inputs.images, synthetic_inputs.image_index).array
+    data = RetrievalData(table.select(split, ("PA", "AP")), images, normalize_images,
+                         graphs_dir=synthetic_inputs.graphs)
     with pytest.raises(ValueError, match="node_vectors"):
-        run_retrieval(model, table.select(split, ("PA", "AP")), images, normalize_images, None,
-                      synthetic_inputs.graphs, **kwargs)
-    rows, info = run_retrieval(model, table.select(split, ("PA", "AP")), images, normalize_images, None,
-                               synthetic_inputs.graphs, node_features=store_dir, **kwargs)
+        run_retrieval(model, data, **kwargs)
+    rows, info = run_retrieval(model, dataclasses.replace(data, node_features=store_dir), **kwargs)
     assert rows and all(0.0 <= row["precision"] <= 1.0 for row in rows)
