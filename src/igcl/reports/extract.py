@@ -107,7 +107,7 @@ KNOWN_WORDS: frozenset[str] = frozenset(
     | lx.LOCATION_GAP | lx.PSEUDO_NEGATION_TAILS | lx.PSEUDO_NEGATION_FILLERS | lx.PRIOR_STUDY_WORDS | lx.VIEW_WORDS
     | lx.EXAM_MODIFIERS | lx.EXAM_REGION_GAP | lx.REPORT_WORDS | lx.COMMUNICATION_VERBS | lx.REPORT_VERB_GAP
     | lx.STRUCTURE_WORDS | set(lx.COMPARATIVE_JOIN) | lx.ATTRIBUTIVE_LEADS | lx.SUGGESTIVE_LIST_GAP
-    | lx.DESCRIPTOR_COORDINATION
+    | lx.DESCRIPTOR_COORDINATION | lx.ANAPHORA_WORDS
 )
 
 
@@ -674,7 +674,8 @@ CHUNK_RULES: tuple[Callable[[Walk], None], ...] = (
 def find_relations(state: TextState, rules: Sequence[Callable[[Walk], None]] = CHUNK_RULES,
                    suggestive: bool = True) -> None:
     """All relations of a text: the chunk-internal ones (:func:`_chunks`), then each of ``rules`` on each chunk
-    left to right, then suggestive_of (:func:`suggestive_of`, :func:`differential`); then descriptors take the assertion
+    left to right, then suggestive_of (:func:`suggestive_of`, :func:`anaphoric_suggestive`, :func:`differential`);
+    then descriptors take the assertion
     of what they modify (:func:`_propagate_assertion`). ``rules`` and ``suggestive`` exist so that a test can run
     one rule alone."""
     chunks = _chunks(state)
@@ -686,6 +687,7 @@ def find_relations(state: TextState, rules: Sequence[Callable[[Walk], None]] = C
         walk.leave()
     if suggestive:
         suggestive_of(state, chunks)
+        anaphoric_suggestive(state, chunks)
         differential(state, chunks)
     _propagate_assertion(state.entities, state.edges)
 
@@ -735,18 +737,49 @@ def suggestive_of(state: TextState, chunks: list[Chunk]) -> None:
             before = observed[first_after - 1] if first_after and observed[first_after - 1].end <= i else None
             after = [c for c in observed[first_after:first_after + 8] if c.start >= i + length and c.has_finding]
             if before is not None and after and after[0].start - (i + length) <= MAX_SUGGESTIVE_GAP:
-                x = before.head
-                targets = [after[0]]
-                for c in after[1:]:
-                    gap = words[targets[-1].end:c.start]
-                    if gap and len(gap) <= 2 and lx.SUGGESTIVE_LIST_GAP.issuperset(gap):
-                        targets.append(c)
-                    else:
-                        break
-                for c in targets:
-                    if c.head != x:
-                        edges.add((x, c.head, "suggestive_of"))
+                for c in _target_list(words, after):
+                    if c.head != before.head:
+                        edges.add((before.head, c.head, "suggestive_of"))
             i += length
+
+
+def _target_list(words: list[str | None], after: list[Chunk]) -> list[Chunk]:
+    """The first finding chunk after a cue and those that continue its list ("atelectasis or pneumonia")."""
+    targets = [after[0]]
+    for c in after[1:]:
+        gap = words[targets[-1].end:c.start]
+        if gap and len(gap) <= 2 and lx.SUGGESTIVE_LIST_GAP.issuperset(gap):
+            targets.append(c)
+        else:
+            break
+    return targets
+
+
+def anaphoric_suggestive(state: TextState, chunks: list[Chunk]) -> None:
+    """``X. This <cue> Y`` ("left basilar opacity. This likely represents atelectasis"): a sentence that opens with
+    only anaphora before its cue (:data:`lexicon.ANAPHORA_WORDS`: *this*, *these*, *it*, ...) points back to the
+    last finding of the sentence before it (not across a blank line or section start), which is suggestive_of the
+    findings after the cue."""
+    words, edges = state.words, state.edges
+    if SUGGESTIVE_WORDS.isdisjoint(words) or lx.ANAPHORA_START.isdisjoint(words):
+        return
+    for k in range(1, len(state.sentences)):
+        s, e = state.sentences[k]
+        if s in state.breaks or words[s] not in lx.ANAPHORA_START:
+            continue
+        i, hit, length = s, None, 0
+        while i < e:
+            length, hit = _match(SUGGESTIVE, words, i) if words[i] in SUGGESTIVE else (0, None)
+            if hit or words[i] not in lx.ANAPHORA_WORDS:
+                break
+            i += 1
+        if not hit:
+            continue
+        earlier = [c for c in chunks if c.sentence == k - 1 and c.has_finding]
+        after = [c for c in chunks if c.sentence == k and c.start >= i + length and c.has_finding]
+        if earlier and after and after[0].start - (i + length) <= MAX_SUGGESTIVE_GAP:
+            for c in _target_list(words, after):
+                edges.add((earlier[-1].head, c.head, "suggestive_of"))
 
 
 _ALTERNATIVE_WORDS = frozenset(w for phrase in lx.ALTERNATIVE_CUES for w in phrase)

@@ -385,6 +385,11 @@ OF_GAP: frozenset[str] = frozenset({"of", "in", "the", "a", "an", "to"})
 COPULA_OR_WITHIN: frozenset[str] = COPULAS | frozenset({"within"})
 # Between the findings of a suggestive_of target list ("likely atelectasis or pneumonia").
 SUGGESTIVE_LIST_GAP: frozenset[str] = frozenset({"or", "and", ",", "versus", "vs", "vs.", "/", "and/or"})
+# "Left basilar opacity. This likely represents atelectasis": a sentence that opens with one of ANAPHORA_START and
+# only ANAPHORA_WORDS before its suggestive cue speaks of the last finding before it.
+ANAPHORA_START: frozenset[str] = frozenset({"this", "these", "it", "they", "which", "that"})
+ANAPHORA_WORDS: frozenset[str] = ANAPHORA_START | frozenset({"is", "are", "most", "more", "very", "in", "all",
+                                                             "probability", "may", "could", "both"})
 # Grammar words the token view keeps (the rules compare them), beyond every list above.
 STRUCTURE_WORDS: frozenset[str] = frozenset({",", "of", "or", "and", "a", "an"})
 SUGGESTIVE_CUES: frozenset[tuple[str, ...]] = frozenset({

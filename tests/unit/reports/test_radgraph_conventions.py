@@ -91,6 +91,14 @@ SUGGESTIVE = [  # 6. suggestive_of reaches every alternative
     ("Streaky opacities possibly reflecting scarring and/or atelectasis.",
      "Streaky/DP opacities/DP scarring/U atelectasis/U",
      "opacities>suggestive_of>scarring opacities>suggestive_of>atelectasis"),
+    # the next sentence points back with "this" / "these"
+    ("Patchy right basilar opacity. This most likely reflects aspiration.",
+     "Patchy/DP right/A basilar/A opacity/DP aspiration/U", "opacity>suggestive_of>aspiration"),
+    ("Small nodular densities. These may represent granulomas or vessels on end.",
+     "Small/DP nodular/DP densities/DP granulomas/U vessels/A", "densities>suggestive_of>granulomas"),
+    # but not across a sentence that does not point back
+    ("Right basilar opacity. The heart is likely enlarged.", "Right/A basilar/A opacity/DP heart/A enlarged/U",
+     "= Right>modify>basilar opacity>located_at>basilar enlarged>located_at>heart"),
 ]
 ANATOMY_HEAD = [  # 7. in a chain of anatomy words the last organ or part word is the head
     ("Nodule at the right lung apex.", "Nodule/DP right/A lung/A apex/A",

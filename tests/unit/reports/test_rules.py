@@ -163,6 +163,9 @@ def test_chunk_rule_alone(parser, rule):
 def test_suggestive_of_alone(parser):
     assert _added(parser, "Opacity, likely pneumonia or edema.", [], suggestive=True) == {
         "Opacity>suggestive_of>pneumonia", "Opacity>suggestive_of>edema"}
+    # anaphoric_suggestive: "X. This <cue> Y"
+    assert _added(parser, "Basilar opacity. This may represent pneumonia.", [], suggestive=True) == {
+        "opacity>suggestive_of>pneumonia"}
     # differential: "X, A versus B"
     assert _added(parser, "Opacity, atelectasis versus pneumonia.", [], suggestive=True) == {
         "Opacity>suggestive_of>atelectasis", "Opacity>suggestive_of>pneumonia"}
