@@ -390,7 +390,8 @@ def thresholds_section(results: EvalResults, cfg: ReportConfig) -> list[str]:
         return ["", "## Thresholded metrics", "",
                 "Not computed: they need a CheXpert test split, with thresholds chosen on valid "
                 f"(these runs test on {results.test_split})."]
-    rule = ", ".join(sorted(frame["rule"].unique().to_list()))
+    objectives = {"youden": "Youden's J (sensitivity + specificity − 1)", "f1": "F1"}
+    rule = ", ".join(objectives.get(r, r) for r in sorted(frame["rule"].unique().to_list()))
     linear = frame.filter((pl.col("task") == "linear") & ((pl.col("fraction") - cfg.roc_fraction).abs() < 1e-9))
     zero = frame.filter(pl.col("task") == "zeroshot")
     metrics = ("mcc", "f1", "sensitivity", "specificity")
