@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from igcl.reports.openi_fixture import (AnnotatedSentence, SentenceGraph, gold_graph, load_fixture,
+from igcl_openi.fixture import (AnnotatedSentence, SentenceGraph, gold_graph, load_fixture,
                                         predicted_graphs, resolve, score, sentence_digest)
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "openi_radgraph_sentences.json"
@@ -68,7 +68,7 @@ def test_the_committed_fixture_holds_no_text():
 
 @pytest.mark.network
 def test_every_fixture_sentence_resolves_against_the_archive():
-    from igcl.reports.openi import fetch_openi_archive, read_openi_report_files
+    from igcl_openi.reports import fetch_openi_archive, read_openi_report_files
 
     cache = Path(os.environ.get("IGCL_CACHE", Path.home() / ".cache" / "igcl"))
     sentences = load_fixture(FIXTURE)

@@ -10,7 +10,7 @@ import pytest
 
 from igcl.reports.graph import relation_allowed
 from igcl.reports.labels import graph_labels
-from igcl.reports.openi import (N_REPORTS, fetch_openi_archive, label_agreement, read_openi_mesh,
+from igcl_openi.reports import (N_REPORTS, fetch_openi_archive, label_agreement, read_openi_mesh,
                                 read_openi_reports)
 from igcl.reports.parser import ReportParser
 

@@ -239,7 +239,7 @@ def test_config_is_checked(values, message):
 
 @pytest.fixture(scope="session")
 def openi_reports():
-    from igcl.reports.openi import default_cache_dir, fetch_openi_archive, read_openi_reports
+    from igcl_openi.reports import default_cache_dir, fetch_openi_archive, read_openi_reports
 
     return read_openi_reports(fetch_openi_archive(default_cache_dir()))
 

@@ -2,7 +2,7 @@
 
 The OpenI text is CC BY-NC-ND, so the fixture (``tests/fixtures/openi_radgraph_sentences.json``) holds no text: each
 sentence is named by its report's member name in ``NLMCXR_reports.tgz`` (``ecgen-radiology/1.xml``), its character
-offsets in the report text that :func:`igcl.reports.openi.read_openi_report_files` builds, and the sha256 of the
+offsets in the report text that :func:`igcl_openi.reports.read_openi_report_files` builds, and the sha256 of the
 sentence; the text is fetched at test or benchmark time and a hash that does not match is an error.
 
 Annotations are over the sentence's tokens (:data:`TOKEN`: words with inner hyphens, apostrophes or slashes kept
