@@ -1,6 +1,6 @@
 # Optional stage 2b: contextual node features for igcl runs with pretrain.graph.node_features: text_model.
 # graphs + the reports they were parsed from + a local Hugging Face model folder -> data/node_features/{name}/
-# (features.npy, index.parquet, info.json; src/igcl/shards/node_features.py), {name} the model folder's name.
+# (features.npy, index.parquet, info.json; src/igcl/contracts/node_features.py), {name} the model folder's name.
 # Computed once per model; the default config (node_features: learned) plans no job here.
 
 import re

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from igcl.shards.schema import ENTITY_LABELS, RELATIONS
+from igcl.contracts.schema import ENTITY_LABELS, RELATIONS
 
 TOKEN = re.compile(r"\w+(?:[-'/]\w+)*|[^\w\s]")
 

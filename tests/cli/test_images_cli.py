@@ -15,7 +15,7 @@ from igcl.cli.images import main
 from igcl.data.imageshards.reader import ImageShard
 from igcl.data.imageshards import CorruptImageError
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import MANIFEST_SCHEMA
+from igcl.contracts.schema import MANIFEST_SCHEMA
 
 
 def tiny_manifest(tmp_path: Path, views: list[str], broken: int | None = None) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from igcl.cli.ingest import main
 from igcl.cli.main import main as igcl_main
 from igcl.io import sidecar_path
-from igcl.shards.schema import MANIFEST_SCHEMA, read_table
+from igcl.contracts.schema import MANIFEST_SCHEMA, read_table
 
 # The tree builders live beside the reader tests (tests/unit/data); this file runs on its own too.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "data"))

@@ -11,8 +11,8 @@ import pytest
 from igcl.cli.main import main as igcl_main
 from igcl.cli.parse import main
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.graphs import read_graphs
-from igcl.shards.schema import GRAPH_LABELS_SCHEMA, MANIFEST_SCHEMA, read_table
+from igcl.contracts.graphs import read_graphs
+from igcl.contracts.schema import GRAPH_LABELS_SCHEMA, MANIFEST_SCHEMA, read_table
 
 
 def test_directory_of_reports(tmp_path):

@@ -6,7 +6,7 @@
 
 ``--reports`` is what the parse stage read (a manifest, report table or directory, or RadGraph's JSON): the nodes'
 character offsets index those texts. See :mod:`igcl.reports.node_features` for the recipe and the window rule,
-:mod:`igcl.shards.node_features` for the output folder.
+:mod:`igcl.contracts.node_features` for the output folder.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the MIMIC-CXR-JPG and CheXpert readers share: the ingest config, vectorised CSV reading and checks, one
 directory listing per folder for existence checks, and building / writing the manifest table.
 
-The manifest's schema is :data:`igcl.shards.schema.MANIFEST_SCHEMA` (one row per image: study_id, patient_id,
+The manifest's schema is :data:`igcl.contracts.schema.MANIFEST_SCHEMA` (one row per image: study_id, patient_id,
 image_id, split, image_path, view, report_path, labels struct of the 14 CheXpert observations as float32
 1 / 0 / -1 / null). Readers work on polars DataFrames whose columns are all strings as the CSV wrote them, plus a
 ``line`` column: the 1-based line of the row in its CSV file (the header is line 1), so that every error can name
@@ -27,7 +27,7 @@ from tqdm import tqdm
 from igcl.config import to_dict
 from igcl.io import sidecar_path, write_sidecar
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import LABELS_STRUCT, MANIFEST_SCHEMA, write_table
+from igcl.contracts.schema import LABELS_STRUCT, MANIFEST_SCHEMA, write_table
 from igcl.data.ingest_config import CANONICAL_VIEWS, DEFAULT_VIEWS, ON_MISSING, IngestConfig  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)

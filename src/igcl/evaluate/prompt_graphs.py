@@ -20,7 +20,7 @@ from typing import Any
 from igcl.evaluate.config import ZeroShotConfig
 from igcl.evaluate.prompts import prompt_texts
 from igcl.labels import COMPETITION_PATHOLOGIES
-from igcl.shards.schema import GRAPH_SCHEMA, read_table
+from igcl.contracts.schema import GRAPH_SCHEMA, read_table
 
 
 def read_prompt_graphs(path: str | os.PathLike[str], cfg: ZeroShotConfig,

@@ -16,7 +16,7 @@ from igcl.evaluate.config import ZeroShotConfig
 from igcl.evaluate.prompts import prompt_texts
 from igcl.io import write_sidecar
 from igcl.reports.parser import ReportParser
-from igcl.shards.schema import GRAPH_SCHEMA, write_table
+from igcl.contracts.schema import GRAPH_SCHEMA, write_table
 
 log = logging.getLogger(__name__)
 

@@ -53,7 +53,7 @@ from collections.abc import Iterable, Mapping
 
 import pyarrow as pa
 
-from igcl.shards.schema import write_table
+from igcl.contracts.schema import write_table
 
 _COMMON_HEAD = [("method", pa.string()), ("pretrain_seed", pa.int64()), ("task", pa.string())]
 _METRIC_TAIL = [

@@ -28,8 +28,8 @@ from igcl.evaluate.features import Normalize, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
 from igcl.evaluate.targets import ImageTable
 from igcl.rng import Stream, stream_rng
-from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
-from igcl.shards.node_features import NodeFeatureStore
+from igcl.contracts.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
+from igcl.contracts.node_features import NodeFeatureStore
 
 log = logging.getLogger(__name__)
 

@@ -157,7 +157,7 @@ class Pretrained:
         if get_method(self.method).report_side == GRAPHS:
             if graphs is None:
                 raise ValueError("igcl embeds reports from their graphs: pass graphs=[GRAPH_SCHEMA rows]")
-            # a text_model encoder reads each row's "node_vectors" (igcl.shards.node_features.NodeFeatureStore)
+            # a text_model encoder reads each row's "node_vectors" (igcl.contracts.node_features.NodeFeatureStore)
             vectors = self.model.spec.graph.node_features == "text_model"
             chunks = [self.model.embed_other(encode_graphs(graphs[i:i + EMBED_CHUNK], self.vocab,
                                                            node_vectors=vectors).to(self.device))

@@ -68,7 +68,7 @@ from torch_geometric.utils import scatter, to_dense_batch
 
 from igcl.models.graph_vocab import EDGE_TYPES, GraphBatch
 from igcl.models.poolings import COMPONENT_TOKENS, NODE_TOKENS, check_graph_options
-from igcl.shards.schema import ENTITY_LABELS
+from igcl.contracts.schema import ENTITY_LABELS
 
 NODE_FEATURES = ("learned", "text_model")
 

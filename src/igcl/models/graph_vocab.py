@@ -1,6 +1,6 @@
 """Entity-text vocabulary and the batching of report graphs into tensors for :class:`GraphEncoder`.
 
-A graph row is a mapping in ``GRAPH_SCHEMA`` form (``igcl.shards.schema``)::
+A graph row is a mapping in ``GRAPH_SCHEMA`` form (``igcl.contracts.schema``)::
 
     {"study_id": str,
      "nodes": [{"text": str, "label": "OBS-DP" | "OBS-U" | "OBS-DA" | "ANAT-DP", "start", "end", "section"}, ...],
@@ -27,7 +27,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from igcl.io import atomic_path
-from igcl.shards.schema import ENTITY_LABELS, RELATIONS
+from igcl.contracts.schema import ENTITY_LABELS, RELATIONS
 
 UNK = "[UNK]"
 TOKEN_PATTERN = re.compile(r"[a-z0-9]+")
@@ -150,7 +150,7 @@ def encode_graphs(graphs: Sequence[Mapping[str, Any]], vocab: GraphVocab, *,
     raise ValueError naming the study.
 
     ``node_vectors``: each row also carries ``"node_vectors"``, an array ``[n_nodes, D]`` in node order (from
-    :class:`igcl.shards.node_features.NodeFeatureStore`), batched into ``GraphBatch.node_vectors``."""
+    :class:`igcl.contracts.node_features.NodeFeatureStore`), batched into ``GraphBatch.node_vectors``."""
     vectors = _node_vectors(graphs) if node_vectors else None
     token_ids: list[int] = []
     offsets: list[int] = []

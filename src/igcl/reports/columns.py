@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.reports.labels import observation_labels
-from igcl.shards.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA
+from igcl.contracts.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA
 
 _NODES_TYPE = GRAPH_SCHEMA.field("nodes").type
 _EDGES_TYPE = GRAPH_SCHEMA.field("edges").type

@@ -1,7 +1,7 @@
 """The entity-relation graph of one report, in RadGraph's schema (``/work/shared/RADGRAPH_SCHEMA.md``).
 
 A :class:`ReportGraph` is what the parser returns and what a row of ``data/graphs/part-*.parquet`` stores
-(``igcl.shards.schema.GRAPH_SCHEMA``):
+(``igcl.contracts.schema.GRAPH_SCHEMA``):
 
 - ``nodes``: entities in text order; ``label`` ∈ OBS-DP, OBS-U, OBS-DA, ANAT-DP; ``start``/``end`` are character
   offsets into the full report text (``end`` exclusive, so ``text[start:end] == node.text``); ``section`` is
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from igcl.shards.schema import ENTITY_LABELS, RELATIONS, SECTIONS
+from igcl.contracts.schema import ENTITY_LABELS, RELATIONS, SECTIONS
 
 OBS_LABELS: frozenset[str] = frozenset({"OBS-DP", "OBS-U", "OBS-DA"})
 ANAT_LABEL = "ANAT-DP"

@@ -2,7 +2,7 @@
 
 :func:`read_reports` accepts
 
-* a **manifest** (Parquet with :data:`~igcl.shards.schema.MANIFEST_SCHEMA`, recognised by its ``report_path``
+* a **manifest** (Parquet with :data:`~igcl.contracts.schema.MANIFEST_SCHEMA`, recognised by its ``report_path``
   column): the image rows are reduced to studies in order of first appearance and each study's ``report_path`` is
   read. Every image row of a study must name the same report; a null ``report_path`` (the CheXpert manifest) or a
   missing file is an error naming the study and the path;
@@ -38,7 +38,7 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from igcl.shards.schema import MANIFEST_SCHEMA, read_table
+from igcl.contracts.schema import MANIFEST_SCHEMA, read_table
 
 log = logging.getLogger(__name__)
 

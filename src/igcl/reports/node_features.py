@@ -1,5 +1,5 @@
 """The node_features stage: one frozen, contextual text-model vector per graph node, computed once and stored beside
-the graph shards (:mod:`igcl.shards.node_features` gives the folder layout).
+the graph shards (:mod:`igcl.contracts.node_features` gives the folder layout).
 
 The vector of an entity (the IGCL authors' recipe, rajpurkarlab/IGCL ``collect_bert_embedding_tu.py``): run the
 model over the **whole report** (every section, headers included, as context), take each sub-token's **sum of the
@@ -46,10 +46,10 @@ from igcl.io import atomic_dir, disk_full_is_an_error, remove_litter, write_side
 from igcl.models.hf_folder import folder_fingerprint, model_name
 from igcl.models.hf_text import load_text_model, max_positions, summed_hidden_states
 from igcl.reports.node_features_config import NodeFeaturesConfig
-from igcl.shards.graphs import graph_shard_paths
-from igcl.shards.node_features import (FEATURES_FILE, INDEX_FILE, INFO_FILE, NODE_FEATURES_INDEX_SCHEMA,
+from igcl.contracts.graphs import graph_shard_paths
+from igcl.contracts.node_features import (FEATURES_FILE, INDEX_FILE, INFO_FILE, NODE_FEATURES_INDEX_SCHEMA,
                                        STORE_FORMAT)
-from igcl.shards.schema import GRAPH_SCHEMA, read_table, write_table
+from igcl.contracts.schema import GRAPH_SCHEMA, read_table, write_table
 
 log = logging.getLogger(__name__)
 

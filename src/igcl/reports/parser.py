@@ -28,7 +28,7 @@ from spacy.tokens import Doc
 from igcl.reports import components
 from igcl.reports.graph import ANAT_LABEL, Edge, Node, ReportGraph, relation_allowed
 from igcl.reports.sections import Section, split_sections
-from igcl.shards.schema import ENTITY_LABELS, RELATIONS
+from igcl.contracts.schema import ENTITY_LABELS, RELATIONS
 
 # Control and zero-width characters glue to words ("effusion.\x00") and hide them from the lexicon; they become
 # spaces before tokenizing (one character each, so offsets are unchanged).

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from igcl.reports.graph import Edge, Node, ReportGraph, relation_allowed
-from igcl.shards.schema import RELATIONS
+from igcl.contracts.schema import RELATIONS
 
 log = logging.getLogger(__name__)
 

@@ -47,8 +47,8 @@ from igcl.config import to_dict
 from igcl.io import atomic_dir, disk_full_is_an_error, temp_sibling_prefix, write_sidecar
 from igcl.reports.columns import GraphColumns, graph_columns
 from igcl.reports.config import SOURCES, GraphsConfig  # noqa: F401 (re-exported)
-from igcl.shards.graphs import GraphShardWriter
-from igcl.shards.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA, write_table
+from igcl.contracts.graphs import GraphShardWriter
+from igcl.contracts.schema import GRAPH_LABELS_SCHEMA, GRAPH_SCHEMA, write_table
 from igcl.workers import die_with_parent
 
 log = logging.getLogger(__name__)

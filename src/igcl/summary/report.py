@@ -12,7 +12,7 @@ from igcl.summary.config import ReportConfig
 from igcl.summary.plots import label_efficiency_figure, retrieval_figure, roc_figure
 from igcl.summary.tables import load_eval_dirs, write_summary
 from igcl.io import write_sidecar
-from igcl.shards.schema import write_table
+from igcl.contracts.schema import write_table
 
 log = logging.getLogger(__name__)
 

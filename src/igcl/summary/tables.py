@@ -28,7 +28,7 @@ from igcl.evaluate.results import OUTPUT_FILES
 from igcl.io import atomic_path
 from igcl.labels import COMPETITION_PATHOLOGIES
 from igcl.methods import Method, get_method
-from igcl.shards.schema import read_table
+from igcl.contracts.schema import read_table
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 
 from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.models.text_encoder import report_text
-from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
+from igcl.contracts.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
 from igcl.train.augment import apply_augment, draw_params
 from igcl.train.config import AugmentSettings
 from igcl.train.distributed import WorldInfo
@@ -215,7 +215,7 @@ def validation_views(shard: ImageShard, pairs: Pairs, augment: AugmentSettings, 
 
 class GraphCollate:
     """Study ids -> :class:`~igcl.models.graph_vocab.GraphBatch` (picklable, for DataLoader workers); with a
-    :class:`~igcl.shards.node_features.NodeFeatureStore`, each node's text-model vector comes along."""
+    :class:`~igcl.contracts.node_features.NodeFeatureStore`, each node's text-model vector comes along."""
 
     def __init__(self, graphs: dict[str, dict[str, Any]], vocab: Any, node_features: Any = None):
         self.graphs, self.vocab, self.node_features = graphs, vocab, node_features

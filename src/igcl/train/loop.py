@@ -54,7 +54,7 @@ from igcl.models.hf_text import TOKENIZER_DIR
 from igcl.models.image import prepare_for_device
 from igcl.models.pixels import fit_pixel_pca
 from igcl.models.text_encoder import ReportTokenizer, corpus_fingerprint
-from igcl.shards.node_features import NodeFeatureStore
+from igcl.contracts.node_features import NodeFeatureStore
 from igcl.train.config import PretrainConfig
 from igcl.train.data import (BatchPlan, GraphCollate, MicroBatches, Pairs, TextCollate, load_graphs,
                              load_report_texts, one_per_study, split_pairs, validation_views)

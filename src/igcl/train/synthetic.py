@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from igcl.data.imageshards.index import INDEX_SCHEMA
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, write_table
+from igcl.contracts.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, write_table
 
 FINDINGS = (("effusion", "pleural", 0.0, 3.0), ("opacity", "lobe", 0.8, 5.0), ("edema", "pulmonary", 1.6, 2.0),
             ("pneumothorax", "apex", 2.4, 7.0), ("cardiomegaly", "cardiac", 3.1, 4.0))

@@ -13,7 +13,7 @@ from igcl.data.chexpert import read_chexpert
 from igcl.data.manifest import IngestConfig, IngestError, write_manifest
 from igcl.io import sidecar_path
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import MANIFEST_SCHEMA, read_table
+from igcl.contracts.schema import MANIFEST_SCHEMA, read_table
 
 P1 = "train/patient00001/study1/view1_frontal.jpg"
 P2F = "train/patient00002/study2/view1_frontal.jpg"

@@ -94,7 +94,7 @@ def test_the_stage_pads_when_asked(tmp_path):
     import pyarrow.parquet as pq
 
     from igcl.labels import CHEXPERT_OBSERVATIONS
-    from igcl.shards.schema import MANIFEST_SCHEMA
+    from igcl.contracts.schema import MANIFEST_SCHEMA
 
     files = [write_gray(tmp_path / f"{i}.jpg", portrait_with_bright_base(30 + 10 * i, 60)) for i in range(3)]
     table = pa.Table.from_pydict({

@@ -16,7 +16,7 @@ from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.data.imageshards import CorruptImageError, ImagesConfig, build_image_shard, decode_image
 from igcl.data.imageshards.decode import RESAMPLE, center_square_box
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import MANIFEST_SCHEMA
+from igcl.contracts.schema import MANIFEST_SCHEMA
 
 
 def write_jpeg(path: Path, pixels: np.ndarray, quality: int = 95) -> Path:

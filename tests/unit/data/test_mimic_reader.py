@@ -16,7 +16,7 @@ from igcl.data.manifest import IngestConfig, IngestError, existing, write_manife
 from igcl.data.mimic import read_mimic
 from igcl.io import sidecar_path
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import MANIFEST_SCHEMA, read_table
+from igcl.contracts.schema import MANIFEST_SCHEMA, read_table
 
 D = {i + 1: image.dicom_id for i, image in enumerate(MIMIC_IMAGES)}  # metadata line - 1 -> dicom_id
 

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 
 from igcl.data.imageshards.index import INDEX_SCHEMA
 from igcl.labels import CHEXPERT_OBSERVATIONS, COMPETITION_PATHOLOGIES
-from igcl.shards.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, write_table
+from igcl.contracts.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, write_table
 
 SIZE = 32
 FINDING_WORDS = {"Atelectasis": "atelectasis", "Cardiomegaly": "cardiomegaly", "Consolidation": "consolidation",

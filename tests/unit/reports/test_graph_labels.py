@@ -8,7 +8,7 @@ import pytest
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.reports.graph import Edge, Node, ReportGraph
 from igcl.reports.labels import graph_labels
-from igcl.shards.schema import GRAPH_SCHEMA
+from igcl.contracts.schema import GRAPH_SCHEMA
 
 
 def _graph() -> ReportGraph:

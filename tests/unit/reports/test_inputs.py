@@ -11,7 +11,7 @@ import pytest
 
 from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.reports.inputs import ReportInputError, read_reports
-from igcl.shards.schema import MANIFEST_SCHEMA
+from igcl.contracts.schema import MANIFEST_SCHEMA
 
 
 def write_manifest(path, rows):

@@ -13,7 +13,7 @@ from igcl.config import from_mapping
 from igcl.models.hf_text import load_text_model
 from igcl.reports.node_features import (EntityEmbedder, plan_windows, run_node_features_stage, token_owners)
 from igcl.reports.node_features_config import NodeFeaturesConfig
-from igcl.shards.node_features import FEATURES_FILE, INDEX_FILE, INFO_FILE, NodeFeatureStore
+from igcl.contracts.node_features import FEATURES_FILE, INDEX_FILE, INFO_FILE, NodeFeatureStore
 from igcl.train.config import PretrainConfig
 from igcl.train.synthetic import write_synthetic_pairs
 
@@ -144,7 +144,7 @@ def test_a_folder_without_weights_or_with_another_models_tokenizer_fails_at_stag
 def test_graphs_from_other_reports_are_an_error_naming_the_study(tiny_bert, pairs, tmp_path):
     import pyarrow as pa
 
-    from igcl.shards.schema import GRAPH_SCHEMA, write_table
+    from igcl.contracts.schema import GRAPH_SCHEMA, write_table
 
     bad = {"study_id": "s50000000", "nodes": [{"text": "effusion", "label": "OBS-DP", "start": 0, "end": 8,
                                                "section": "findings"}], "edges": []}

@@ -17,8 +17,8 @@ from igcl.labels import CHEXPERT_OBSERVATIONS
 from igcl.reports.graph import ReportGraph
 from igcl.reports.inputs import ReportInputError
 from igcl.reports.stage import GraphsConfig, run_parse_stage
-from igcl.shards.graphs import read_graphs
-from igcl.shards.schema import GRAPH_LABELS_SCHEMA, read_table
+from igcl.contracts.graphs import read_graphs
+from igcl.contracts.schema import GRAPH_LABELS_SCHEMA, read_table
 
 REPORTS = {
     "s1": "FINDINGS: Mild left lower lobe consolidation, which may represent pneumonia.\n"
@@ -274,7 +274,7 @@ def test_graph_table_equals_the_row_by_row_table():
 
     from igcl.reports.graph import Edge, Node
     from igcl.reports.columns import graph_columns
-    from igcl.shards.schema import GRAPH_SCHEMA
+    from igcl.contracts.schema import GRAPH_SCHEMA
 
     graphs = [
         ReportGraph((Node("effusion", "OBS-DP", 3, 11, "findings"), Node("pleural", "ANAT-DP", 12, 19, "impression")),

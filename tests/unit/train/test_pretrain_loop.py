@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 from igcl.losses import ContrastiveLoss
 from igcl.models.checkpoint import load_pretrained
 from igcl.models.dual import ModelSpec, build_model
-from igcl.shards.schema import GRAPH_SCHEMA, read_table, write_table
+from igcl.contracts.schema import GRAPH_SCHEMA, read_table, write_table
 from igcl.train.loop import NonFiniteLossError, PretrainInputs, TrainingInterrupted, pretrain
 from igcl.train.state import latest_checkpoint
 

@@ -15,8 +15,8 @@ from igcl.models.checkpoint import load_pretrained
 from igcl.models.hf_text import load_text_model
 from igcl.reports.node_features import run_node_features_stage
 from igcl.reports.node_features_config import NodeFeaturesConfig
-from igcl.shards.node_features import NodeFeatureStore
-from igcl.shards.schema import GRAPH_SCHEMA, read_table
+from igcl.contracts.node_features import NodeFeatureStore
+from igcl.contracts.schema import GRAPH_SCHEMA, read_table
 from igcl.train.loop import pretrain
 
 

@@ -37,7 +37,7 @@ from igcl.data.imageshards.config import ImagesConfig
 from igcl.data.imageshards.decode import CorruptImageError, decode_image
 from igcl.data.imageshards.index import INDEX_SCHEMA, build_index, select_views
 from igcl.io import atomic_path, is_disk_full
-from igcl.shards.schema import MANIFEST_SCHEMA, read_table
+from igcl.contracts.schema import MANIFEST_SCHEMA, read_table
 from igcl.workers import die_with_parent
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import torch
 
 from igcl.data.imageshards.index import INDEX_SCHEMA
 from igcl.labels import CHEXPERT_OBSERVATIONS
-from igcl.shards.schema import read_table
+from igcl.contracts.schema import read_table
 
 __all__ = ["IMAGE_MEAN", "IMAGE_STD", "INDEX_SCHEMA", "ImageShard", "normalize_images"]
 

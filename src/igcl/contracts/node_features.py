@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from igcl.shards.schema import read_table
+from igcl.contracts.schema import read_table
 
 FEATURES_FILE = "features.npy"
 INDEX_FILE = "index.parquet"

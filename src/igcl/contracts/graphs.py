@@ -1,6 +1,6 @@
 """Graph shards: ``part-00000.parquet, part-00001.parquet, ...`` holding the parse stage's report graphs.
 
-Each shard is a Parquet file with :data:`igcl.shards.schema.GRAPH_SCHEMA`, one row per report::
+Each shard is a Parquet file with :data:`igcl.contracts.schema.GRAPH_SCHEMA`, one row per report::
 
     study_id  string
     nodes     list<struct<text: string, label: string, start: int32, end: int32, section: string>>
@@ -8,7 +8,7 @@ Each shard is a Parquet file with :data:`igcl.shards.schema.GRAPH_SCHEMA`, one r
 
 Shards hold at most ``rows_per_shard`` rows, are numbered from 0 without gaps, and keep the order the rows were
 given in, so reading the shards in name order gives back the writer's row order. Every shard is written
-atomically (:func:`igcl.shards.schema.write_table`); the parse stage writes the whole shard directory inside
+atomically (:func:`igcl.contracts.schema.write_table`); the parse stage writes the whole shard directory inside
 :func:`igcl.io.atomic_dir`, so a failed run leaves no directory at all.
 
 Readers validate every shard against ``GRAPH_SCHEMA`` before returning rows: :func:`read_graphs` gives one pyarrow
@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from igcl.shards.schema import GRAPH_SCHEMA, SchemaError, check_schema, read_table, write_table
+from igcl.contracts.schema import GRAPH_SCHEMA, SchemaError, check_schema, read_table, write_table
 
 SHARD_PATTERN = "part-*.parquet"
 

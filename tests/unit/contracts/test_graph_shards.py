@@ -7,8 +7,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from igcl.reports.graph import Edge, Node, ReportGraph
-from igcl.shards.graphs import GraphShardWriter, read_graphs, read_graphs_polars, write_graph_shards
-from igcl.shards.schema import GRAPH_SCHEMA, SchemaError
+from igcl.contracts.graphs import GraphShardWriter, read_graphs, read_graphs_polars, write_graph_shards
+from igcl.contracts.schema import GRAPH_SCHEMA, SchemaError
 
 
 def make_row(i: int) -> dict:

@@ -1,1 +1,0 @@
-"""Parquet table schemas shared between stages, and their validated I/O."""
