@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,37 @@ def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
 def sidecar_path(output: str | os.PathLike[str]) -> Path:
     out = Path(output)
     return out.with_name(out.name + ".meta.json")
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """What a stage recorded beside one output (``<output>.meta.json``): its config, row counts, seconds, and the
+    rest of the record (``extra``: package versions, git commit, stage-specific keys). Every stage driver
+    (``run_<stage>(config, inputs, outputs)``) returns the sidecar of its primary output."""
+
+    output: str
+    config: Mapping[str, Any]
+    rows: Mapping[str, int]
+    seconds: float | None
+    extra: Mapping[str, Any]
+
+
+SIDECAR_KEYS = ("output", "config", "rows", "seconds")
+
+
+def read_sidecar(output: str | os.PathLike[str]) -> Sidecar:
+    """The sidecar written beside ``output``; ValueError naming the file when it is absent or not a sidecar."""
+    path = sidecar_path(output)
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no sidecar beside {output}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path}: not a sidecar ({err})") from err
+    if not isinstance(meta, dict) or any(key not in meta for key in SIDECAR_KEYS):
+        raise ValueError(f"{path}: not a sidecar (needs the keys {', '.join(SIDECAR_KEYS)})")
+    return Sidecar(meta["output"], meta["config"], meta["rows"], meta["seconds"],
+                   {k: v for k, v in meta.items() if k not in SIDECAR_KEYS})
 
 
 def write_sidecar(output: str | os.PathLike[str], *, config: Mapping[str, Any], rows: Mapping[str, int] | None = None,

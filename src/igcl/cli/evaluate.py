@@ -10,7 +10,7 @@ from pathlib import Path
 from igcl.cli.torch_threads import limit_torch_threads
 from igcl.config import from_json
 from igcl.evaluate.config import EvaluateConfig
-from igcl.evaluate.pipeline import EvaluateInputs, run_evaluation
+from igcl.evaluate.pipeline import EvaluateInputs, EvaluateOutputs, run_evaluate
 from igcl.logging_utils import setup_logging
 
 log = logging.getLogger(__name__)
@@ -55,5 +55,5 @@ def main(argv: list[str] | None = None) -> int:
                             manifest=args.manifest, graphs_dir=args.graphs,
                             node_features=args.node_features, radiologists=args.radiologists,
                             prompt_graphs=args.prompt_graphs)
-    run_evaluation(cfg, method=args.method, inputs=inputs, out_dir=args.out, label=args.label)
+    run_evaluate(cfg, inputs, EvaluateOutputs(args.out), method=args.method, label=args.label)
     return 0

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from igcl.config import from_json, to_dict
-from igcl.data.imageshards import ImagesConfig, build_image_shard
-from igcl.io import write_sidecar
+from igcl.config import from_json
+from igcl.data.imageshards import ImagesConfig, ImagesInputs, ImagesOutputs, run_images
 from igcl.logging_utils import setup_logging
 
 logger = logging.getLogger(__name__)
@@ -29,15 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log)
     config = from_json(ImagesConfig, args.settings, where="images")
     try:
-        summary = build_image_shard(args.manifest, args.out, args.index, config, threads=args.threads)
+        run_images(config, ImagesInputs(args.manifest), ImagesOutputs(images=args.out, index=args.index),
+                   threads=args.threads)
     except Exception as err:  # into the --log file too (Snakemake keeps the log; the traceback goes to stderr)
         logger.error("images stage failed: %s", err)
         raise
-    rows = {"manifest": summary.manifest_rows, "selected": summary.selected_rows, "images": summary.images,
-            "skipped": len(summary.skipped)}
-    skipped = [{"manifest_row": s.manifest_row, "image_path": s.image_path, "reason": s.reason}
-               for s in summary.skipped]
-    for output in (args.out, args.index):
-        write_sidecar(output, config=to_dict(config), rows=rows, seconds=summary.seconds,
-                      extra={"manifest": args.manifest, "threads": args.threads, "skipped_files": skipped})
     return 0

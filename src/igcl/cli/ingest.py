@@ -12,12 +12,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 
 from igcl.config import from_json
-from igcl.data.chexpert import read_chexpert
-from igcl.data.manifest import IngestConfig, IngestError, write_manifest
-from igcl.data.mimic import read_mimic
+from igcl.data.ingest import FORMATS, IngestInputs, IngestOutputs, run_ingest
+from igcl.data.manifest import IngestConfig, IngestError
 from igcl.logging_utils import setup_logging
 
 logger = logging.getLogger(__name__)
@@ -26,7 +24,7 @@ logger = logging.getLogger(__name__)
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="igcl ingest", description=__doc__.splitlines()[0])
     parser.add_argument("--settings", default="{}", help="the config's ingest section as JSON")
-    parser.add_argument("--format", required=True, choices=("mimic", "chexpert"), help="layout of --root")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="layout of --root")
     parser.add_argument("--root", required=True, help="data set root (MIMIC-CXR-JPG 2.0.0 or CheXpert v1.0)")
     parser.add_argument("--reports-root", default=None,
                         help="MIMIC only: folder holding files/pXX/pSUBJECT/sSTUDY.txt (default: --root)")
@@ -46,17 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         logger.error("%s", err)
         return 2
-    start = time.perf_counter()
     try:
-        if args.format == "mimic":
-            build = read_mimic(args.root, args.reports_root, config)
-        else:
-            build = read_chexpert(args.root, config)
-        write_manifest(build, args.out, config=config, seconds=time.perf_counter() - start,
-                       extra={"format": args.format, "root": args.root, "reports_root": args.reports_root})
+        run_ingest(config, IngestInputs(args.format, args.root, args.reports_root), IngestOutputs(args.out))
     except IngestError as err:
         logger.error("ingest failed: %s", err)
         return 1
-    counts = ", ".join(f"{k}: {v}" for k, v in build.counts.items())
-    logger.info("wrote %s (%d rows) in %.1f s; %s", args.out, build.table.num_rows, time.perf_counter() - start, counts)
     return 0

@@ -42,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log)
     cfg = from_json(NodeFeaturesConfig, args.settings, runtime=args.runtime, where="node_features")
     from igcl.models.hf_folder import check_model_folder
-    from igcl.reports.node_features import MODEL_KEY, run_node_features_stage
+    from igcl.reports.node_features import MODEL_KEY, NodeFeaturesInputs, NodeFeaturesOutputs, run_node_features
 
     check_model_folder(args.model, key=MODEL_KEY)
     limit_torch_threads(args.threads)
-    run_node_features_stage(args.graphs, args.reports, args.model, args.out, cfg)
+    run_node_features(cfg, NodeFeaturesInputs(args.graphs, args.reports, args.model), NodeFeaturesOutputs(args.out))
     return 0
 
 

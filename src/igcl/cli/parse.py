@@ -14,7 +14,7 @@ import logging
 
 from igcl.config import from_json
 from igcl.logging_utils import setup_logging
-from igcl.reports.stage import GraphsConfig, run_parse_stage
+from igcl.reports.stage import GraphsConfig, ParseInputs, ParseOutputs, run_parse
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = from_json(GraphsConfig, args.settings, runtime=args.runtime, where="graphs")
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
-    run_parse_stage(args.input, args.out, cfg, threads=args.threads)
+    run_parse(cfg, ParseInputs(args.input), ParseOutputs(args.out), threads=args.threads)
     return 0
 
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 
-from igcl.config import from_json, to_dict
-from igcl.data.phantom import PhantomConfig, generate_phantom
-from igcl.io import write_sidecar
+from igcl.config import from_json
+from igcl.data.phantom import PhantomConfig, PhantomOutputs, run_phantom
 from igcl.logging_utils import setup_logging
 
 log = logging.getLogger(__name__)
@@ -34,12 +32,5 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
     cfg = from_json(PhantomConfig, args.settings, where="phantom")
-    start = time.perf_counter()
-    counts = generate_phantom(cfg, args.mimic_out, args.chexpert_out, threads=args.threads)
-    seconds = time.perf_counter() - start
-    for out, prefix in ((args.mimic_out, "mimic_"), (args.chexpert_out, "chexpert_")):
-        if out is not None:
-            rows = {key: value for key, value in counts.items() if key.startswith(prefix)}
-            write_sidecar(out, config=to_dict(cfg), rows=rows, seconds=seconds)
-    log.info("phantom: done in %.1f s", seconds)
+    run_phantom(cfg, None, PhantomOutputs(mimic=args.mimic_out, chexpert=args.chexpert_out), threads=args.threads)
     return 0

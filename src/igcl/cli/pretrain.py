@@ -40,13 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.log)
     from igcl.train.config import PretrainConfig
-    from igcl.train.loop import PretrainInputs, pretrain
+    from igcl.train.loop import PretrainInputs, PretrainOutputs, run_pretrain
 
     config = from_json(PretrainConfig, args.settings, runtime=args.runtime, where="pretrain")
     limit_torch_threads(args.threads)
     inputs = PretrainInputs(images=args.images, image_index=args.image_index, graphs=args.graphs,
                             manifest=args.manifest, node_features=args.node_features)
-    pretrain(config, args.method, inputs, args.out)
+    run_pretrain(config, inputs, PretrainOutputs(args.out), method=args.method)
     return 0
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from igcl.config import from_json
 from igcl.evaluate.config import ZeroShotConfig
-from igcl.evaluate.prompt_parse import write_prompt_graphs
+from igcl.evaluate.prompt_parse import PromptsOutputs, run_prompts
 from igcl.logging_utils import setup_logging
 
 
@@ -22,5 +22,5 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(args.log)
-    write_prompt_graphs(from_json(ZeroShotConfig, args.settings, where="evaluate.zeroshot"), args.out)
+    run_prompts(from_json(ZeroShotConfig, args.settings, where="evaluate.zeroshot"), None, PromptsOutputs(args.out))
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from igcl.config import from_json
 from igcl.summary.config import ReportConfig
-from igcl.summary.report import build_report
+from igcl.summary.report import ReportInputs, ReportOutputs, run_report
 from igcl.logging_utils import setup_logging
 
 
@@ -34,5 +34,6 @@ def main(argv: list[str] | None = None) -> int:
     bases = json.loads(args.bases)
     if not isinstance(bases, dict):
         raise ValueError(f"--bases: expected a JSON object, got {args.bases!r}")
-    build_report(cfg, args.eval_dirs, args.out, args.figures, args.comparisons, bases)
+    run_report(cfg, ReportInputs(tuple(args.eval_dirs), bases),
+               ReportOutputs(summary=args.out, figures=args.figures, comparisons=args.comparisons))
     return 0

@@ -44,7 +44,7 @@ from igcl.evaluate.sampling import exclude_patients
 from igcl.evaluate.targets import ImageTable, apply_uncertain_policy, read_image_table
 from igcl.evaluate.thresholds import thresholded_rows
 from igcl.evaluate.zeroshot import embed_image_rows, prompt_accuracy, prompt_vectors, zero_shot_scores
-from igcl.io import remove_litter, write_sidecar
+from igcl.io import Sidecar, read_sidecar, remove_litter, write_sidecar
 from igcl.labels import COMPETITION_PATHOLOGIES
 from igcl.methods import GRAPHS, TEXT, get_method
 from igcl.rng import Stream, stream_rng
@@ -320,3 +320,15 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     log.info("%s: mean AUROC by fraction (last seed) %s; %.1f s", method,
              {f: round(a, 3) for f, a in summary.items()}, seconds)
     return {"seconds": seconds, **info}
+
+
+@dataclass(frozen=True)
+class EvaluateOutputs:
+    tables: Path  # results/eval/{method}/seed{N}: the TABLE_FILES and their sidecars (features/ caches features)
+
+
+def run_evaluate(config: EvaluateConfig, inputs: EvaluateInputs, outputs: EvaluateOutputs, *, method: str,
+                 label: str | None = None) -> Sidecar:
+    """The evaluate stage (:func:`run_evaluation`); returns the linear probe table's sidecar."""
+    run_evaluation(config, method=method, inputs=inputs, out_dir=outputs.tables, label=label)
+    return read_sidecar(Path(outputs.tables) / "linear.parquet")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from igcl.evaluate.config import ZeroShotConfig
 from igcl.evaluate.prompts import prompt_texts
-from igcl.io import write_sidecar
+from igcl.io import Sidecar, read_sidecar, write_sidecar
 from igcl.reports.parser import ReportParser
 from igcl.contracts.schema import GRAPH_SCHEMA, write_table
 
@@ -33,3 +34,16 @@ def write_prompt_graphs(cfg: ZeroShotConfig, out: str | os.PathLike[str]) -> int
                   extra={"texts": dict(keyed)})
     log.info("parsed %d zero-shot prompts into %s", len(rows), out)
     return len(rows)
+
+
+@dataclass(frozen=True)
+class PromptsOutputs:
+    graphs: str | os.PathLike[str]  # data/prompts/graphs.parquet
+
+
+def run_prompts(config: ZeroShotConfig, inputs: None, outputs: PromptsOutputs) -> Sidecar:
+    """The prompts stage: the zero-shot prompts of ``config`` parsed into graphs (it reads only the config)."""
+    if inputs is not None:
+        raise ValueError("the prompts stage reads no inputs: its prompts are config values")
+    write_prompt_graphs(config, outputs.graphs)
+    return read_sidecar(outputs.graphs)

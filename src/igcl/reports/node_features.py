@@ -42,7 +42,7 @@ import torch
 from tqdm import tqdm
 
 from igcl.config import to_dict
-from igcl.io import atomic_dir, disk_full_is_an_error, remove_litter, write_sidecar
+from igcl.io import Sidecar, atomic_dir, disk_full_is_an_error, read_sidecar, remove_litter, write_sidecar
 from igcl.models.hf_folder import folder_fingerprint, model_name
 from igcl.models.hf_text import load_text_model, max_positions, summed_hidden_states
 from igcl.reports.node_features_config import NodeFeaturesConfig
@@ -292,3 +292,22 @@ def run_node_features_stage(graphs_dir: str | os.PathLike[str], reports_path: st
     log.info("wrote %s: %d nodes of %d reports (%d windows, %d long reports)", out, counts.nodes, counts.reports,
              counts.windows, counts.long_reports)
     return counts
+
+
+@dataclass(frozen=True)
+class NodeFeaturesInputs:
+    graphs: str | os.PathLike[str]   # the parse stage's graph folder
+    reports: str | os.PathLike[str]  # what the parse stage read (the nodes' offsets index those texts)
+    model: str | os.PathLike[str]    # a local Hugging Face model folder
+
+
+@dataclass(frozen=True)
+class NodeFeaturesOutputs:
+    store: str | os.PathLike[str]  # the node-feature store folder (igcl.contracts.node_features)
+
+
+def run_node_features(config: NodeFeaturesConfig, inputs: NodeFeaturesInputs,
+                      outputs: NodeFeaturesOutputs) -> Sidecar:
+    """The node_features stage (:func:`run_node_features_stage`); returns the store's sidecar."""
+    run_node_features_stage(inputs.graphs, inputs.reports, inputs.model, outputs.store, config)
+    return read_sidecar(outputs.store)

@@ -44,7 +44,7 @@ import pyarrow.compute as pc
 from tqdm import tqdm
 
 from igcl.config import to_dict
-from igcl.io import atomic_dir, disk_full_is_an_error, temp_sibling_prefix, write_sidecar
+from igcl.io import Sidecar, atomic_dir, disk_full_is_an_error, read_sidecar, temp_sibling_prefix, write_sidecar
 from igcl.reports.columns import GraphColumns, graph_columns
 from igcl.reports.config import SOURCES, GraphsConfig  # noqa: F401 (re-exported)
 from igcl.contracts.graphs import GraphShardWriter
@@ -300,3 +300,19 @@ def run_parse_stage(input_path: str | os.PathLike[str], out_dir: str | os.PathLi
              summary.shards, LABELS_FILE, out_dir, summary.total_seconds, summary.seconds["read"],
              summary.seconds["parse"], summary.seconds["write"])
     return summary
+
+
+@dataclass(frozen=True)
+class ParseInputs:
+    reports: str | os.PathLike[str]  # a manifest, a report table, a folder of .txt reports, or RadGraph's JSON
+
+
+@dataclass(frozen=True)
+class ParseOutputs:
+    graphs: str | os.PathLike[str]  # the graph-shard folder (part-*.parquet and labels.parquet)
+
+
+def run_parse(config: GraphsConfig, inputs: ParseInputs, outputs: ParseOutputs, *, threads: int = 1) -> Sidecar:
+    """The parse stage (:func:`run_parse_stage`); returns the graph folder's sidecar."""
+    run_parse_stage(inputs.reports, outputs.graphs, config, threads=threads)
+    return read_sidecar(outputs.graphs)

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from igcl.config import to_dict
+from igcl.contracts.schema import write_table
+from igcl.io import Sidecar, read_sidecar, write_sidecar
 from igcl.summary.compare import COMPARISONS_SCHEMA, compare_methods
 from igcl.summary.config import ReportConfig
 from igcl.summary.plots import label_efficiency_figure, retrieval_figure, roc_figure
 from igcl.summary.tables import load_eval_dirs, write_summary
-from igcl.io import write_sidecar
-from igcl.contracts.schema import write_table
 
 log = logging.getLogger(__name__)
 
@@ -43,3 +46,28 @@ def build_report(cfg: ReportConfig, eval_dirs: list[str | os.PathLike[str]], out
     retrieval_figure(results, paths["retrieval"], dpi=cfg.dpi)
     write_summary(results, cfg, out, paths, comparisons)
     return paths
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    eval_dirs: tuple[str | os.PathLike[str], ...]  # results/eval/{method}/seed{N}, one per run
+    bases: dict[str, str] = field(default_factory=dict)  # each config variant's registry method
+
+
+@dataclass(frozen=True)
+class ReportOutputs:
+    summary: str | os.PathLike[str]                    # results/summary.md
+    figures: str | os.PathLike[str]                    # results/figures/ (FIGURE_FILES)
+    comparisons: str | os.PathLike[str] | None = None  # results/comparisons.parquet (None: not written)
+
+
+def run_report(config: ReportConfig, inputs: ReportInputs, outputs: ReportOutputs) -> Sidecar:
+    """The report stage (:func:`build_report`), then summary.md's sidecar (the runs it summarises); returns it."""
+    started = time.perf_counter()
+    figures = build_report(config, list(inputs.eval_dirs), outputs.summary, outputs.figures, outputs.comparisons,
+                           dict(inputs.bases))
+    write_sidecar(outputs.summary, config=to_dict(config), rows={"runs": len(inputs.eval_dirs)},
+                  seconds=time.perf_counter() - started,
+                  extra={"eval_dirs": [str(d) for d in inputs.eval_dirs],
+                         "figures": sorted(map(str, figures.values()))})
+    return read_sidecar(outputs.summary)

@@ -42,7 +42,7 @@ from tqdm import tqdm
 
 from igcl.config import execution_keys, to_dict
 from igcl.data.imageshards.reader import ImageShard, normalize_images
-from igcl.io import atomic_path, file_sha256, remove_litter, write_sidecar
+from igcl.io import Sidecar, atomic_path, file_sha256, read_sidecar, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
 from igcl.methods import GRAPHS, TEXT, check_method_settings, get_method
 from igcl.models.checkpoint import (CONFIG_FILE, TOKENIZER_FILE, VOCAB_FILE, WEIGHTS_FILE, load_pretrained,
@@ -92,6 +92,19 @@ class PretrainInputs:
     graphs: Path | None = None
     manifest: Path | None = None
     node_features: Path | None = None  # igcl with node_features text_model: the node_features stage's folder
+
+
+@dataclass(frozen=True)
+class PretrainOutputs:
+    run: Path  # the run folder (results/pretrain/{method}/seed{N}): checkpoint, config, log, vocabulary/tokenizer
+
+
+def run_pretrain(config: PretrainConfig, inputs: PretrainInputs, outputs: PretrainOutputs, *,
+                 method: str) -> Sidecar | None:
+    """The pretrain stage (:func:`pretrain`); returns the weights' sidecar on the process that wrote it (rank 0),
+    None on the other ranks of a distributed run."""
+    out = pretrain(config, method, inputs, outputs.run)
+    return read_sidecar(out / WEIGHTS_FILE) if world_info_from_env().is_main else None
 
 
 class ContrastiveTask(nn.Module):

@@ -17,6 +17,9 @@ _EXPORTS = {
     "ShardSummary": "igcl.data.imageshards.build",
     "SkippedImage": "igcl.data.imageshards.build",
     "build_image_shard": "igcl.data.imageshards.build",
+    "ImagesInputs": "igcl.data.imageshards.build",
+    "ImagesOutputs": "igcl.data.imageshards.build",
+    "run_images": "igcl.data.imageshards.build",
     "decode_image": "igcl.data.imageshards.decode",
 }
 
@@ -24,5 +27,5 @@ _EXPORTS = {
 __getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
-__all__ = ["INDEX_SCHEMA", "CorruptImageError", "ImagesConfig", "ShardSummary", "SkippedImage",
-           "build_image_shard", "decode_image"]
+__all__ = ["INDEX_SCHEMA", "CorruptImageError", "ImagesConfig", "ImagesInputs", "ImagesOutputs", "ShardSummary",
+           "SkippedImage", "build_image_shard", "decode_image", "run_images"]

@@ -36,8 +36,9 @@ from tqdm import tqdm
 from igcl.data.imageshards.config import ImagesConfig
 from igcl.data.imageshards.decode import CorruptImageError, decode_image
 from igcl.data.imageshards.index import INDEX_SCHEMA, build_index, select_views
-from igcl.io import atomic_path, is_disk_full
+from igcl.config import to_dict
 from igcl.contracts.schema import MANIFEST_SCHEMA, read_table
+from igcl.io import Sidecar, atomic_path, is_disk_full, read_sidecar, write_sidecar
 from igcl.workers import die_with_parent
 
 logger = logging.getLogger(__name__)
@@ -282,3 +283,28 @@ def build_image_shard(manifest_path: str | os.PathLike[str], out_npy: str | os.P
                 out_index, seconds, len(paths) / max(seconds, 1e-9))
     return ShardSummary(manifest_rows=manifest.num_rows, selected_rows=len(paths), images=cursor,
                         skipped=tuple(skipped), seconds=seconds)
+
+
+@dataclass(frozen=True)
+class ImagesInputs:
+    manifest: str | os.PathLike[str]  # data/manifests/{pretrain,eval}.parquet
+
+
+@dataclass(frozen=True)
+class ImagesOutputs:
+    images: str | os.PathLike[str]  # the .npy array [N, size, size] uint8
+    index: str | os.PathLike[str]   # its row-aligned index Parquet
+
+
+def run_images(config: ImagesConfig, inputs: ImagesInputs, outputs: ImagesOutputs, *, threads: int = 1) -> Sidecar:
+    """The images stage: :func:`build_image_shard`, then one sidecar beside the array and one beside the index
+    (row counts, and every skipped file with its reason); returns the array's."""
+    summary = build_image_shard(inputs.manifest, outputs.images, outputs.index, config, threads=threads)
+    rows = {"manifest": summary.manifest_rows, "selected": summary.selected_rows, "images": summary.images,
+            "skipped": len(summary.skipped)}
+    skipped = [{"manifest_row": s.manifest_row, "image_path": s.image_path, "reason": s.reason}
+               for s in summary.skipped]
+    for output in (outputs.images, outputs.index):
+        write_sidecar(output, config=to_dict(config), rows=rows, seconds=summary.seconds,
+                      extra={"manifest": inputs.manifest, "threads": threads, "skipped_files": skipped})
+    return read_sidecar(outputs.images)

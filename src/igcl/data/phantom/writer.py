@@ -53,6 +53,7 @@ import logging
 import math
 import multiprocessing
 import os
+import time
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
@@ -72,7 +73,8 @@ from igcl.data.phantom.render import render
 from igcl.data.phantom.study import (CHEXPERT_TEST, CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable,
                                      sample_study, sample_subject, subject_table)
 from igcl.labels import COMPETITION_PATHOLOGIES
-from igcl.io import atomic_dir
+from igcl.config import to_dict
+from igcl.io import Sidecar, atomic_dir, read_sidecar, write_sidecar
 from igcl.workers import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -319,3 +321,31 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
                     chexpert_tmp / PHANTOM_READERS_CSV, cfg.seed, np.array(test_truth, dtype=np.float64))
     log.info("phantom: wrote %s", counts)
     return counts
+
+
+@dataclass(frozen=True)
+class PhantomOutputs:
+    """The trees to write (None: not this one). The phantom reads nothing."""
+
+    mimic: str | os.PathLike[str] | None = None
+    chexpert: str | os.PathLike[str] | None = None
+
+
+def run_phantom(config: PhantomConfig, inputs: None, outputs: PhantomOutputs, *, threads: int = 1) -> Sidecar:
+    """The phantom stage: write ``outputs``' trees (:func:`generate_phantom`), each with its sidecar (its own row
+    counts); returns the sidecar of the first tree written."""
+    if inputs is not None:
+        raise ValueError("the phantom reads no inputs")
+    if outputs.mimic is None and outputs.chexpert is None:
+        raise ValueError("the phantom needs a tree to write: outputs.mimic, outputs.chexpert or both")
+    start = time.perf_counter()
+    counts = generate_phantom(config, outputs.mimic, outputs.chexpert, threads=threads)
+    seconds = time.perf_counter() - start
+    written = []
+    for out, prefix in ((outputs.mimic, "mimic_"), (outputs.chexpert, "chexpert_")):
+        if out is not None:
+            rows = {key: value for key, value in counts.items() if key.startswith(prefix)}
+            write_sidecar(out, config=to_dict(config), rows=rows, seconds=seconds)
+            written.append(out)
+    log.info("phantom: done in %.1f s", seconds)
+    return read_sidecar(written[0])
