@@ -27,7 +27,7 @@ CHEXPERT_HEADER = ("Path,Sex,Age,Frontal/Lateral,AP/PA,No Finding,Enlarged Cardi
 TEST_HEADER = ("Path,No Finding,Enlarged Cardiomediastinum,Cardiomegaly,Lung Opacity,Lung Lesion,Edema,Consolidation,"
                "Pneumonia,Atelectasis,Pneumothorax,Pleural Effusion,Pleural Other,Fracture,Support Devices")
 READERS_HEADER = "reader,pathology,fpr,tpr"
-TEST_FILES = ("test_labels.csv", "phantom_radiologists.csv", "test/")
+TEST_FILES = ("test_labels.csv", "phantom_radiologists.csv", "gt_segmentations_test.json", "test/")
 
 TINY = dict(pretrain_studies=14, eval_train_studies=8, eval_valid_studies=5, eval_test_studies=7, image_size=64,
             lateral_fraction=0.5)

@@ -16,6 +16,7 @@ CheXpert tree (``chexpert_out``)::
     valid/patient00301/study1/view1_frontal.jpg
     test_labels.csv        Path, 14 labels (CheXlocalize's layout of the CheXpert test set; eval_test_studies > 0)
     test/patient64741/study1/view1_frontal.jpg (+ view1_frontal.masks.npz)
+    gt_segmentations_test.json   the test masks in CheXlocalize's layout (see igcl.data.phantom.localize_masks)
     phantom_radiologists.csv   reader, pathology, fpr, tpr (simulated readers; the phantom's own, see below)
 
 train.csv / valid.csv ``Path`` is relative to the tree's parent and starts with the tree's own directory name
@@ -37,7 +38,9 @@ simulated readers' operating points on it, one row per reader and competition pa
 Lesion masks: ``<image stem>.masks.npz`` beside every image (possibly with no arrays), a NumPy ``.npz`` archive
 with one boolean array of the image's shape [size, size] per drawn finding, keyed ``Observation|location``
 (e.g. ``Consolidation|left lower lobe``, ``Pleural Effusion|bilateral``, ``Support Devices|PICC``); load with
-``np.load(path)``. Hedged findings that the image does not show have no mask.
+``np.load(path)``. Hedged findings that the image does not show have no mask. With the test split,
+``gt_segmentations_test.json`` holds the test images' masks of the competition pathologies, merged over locations,
+as CheXlocalize publishes its test masks (COCO RLE JSON keyed ``patient64741_study1_view1_frontal``).
 
 Determinism: every study comes from its own generator (see :mod:`igcl.data.phantom.study`), rows are written in
 study order, gzip headers carry mtime 0 and no file name, npz members a fixed timestamp; so the same config gives
@@ -68,6 +71,7 @@ from igcl.data.columns import (CHEXPERT_COLUMNS, CHEXPERT_CSVS, CHEXPERT_TEST_CO
                                CHEXPERT_TEST_SPLIT, MIMIC_CHEXPERT_COLUMNS, MIMIC_CHEXPERT_CSV, MIMIC_METADATA_COLUMNS,
                                MIMIC_METADATA_CSV, MIMIC_SPLIT_COLUMNS, MIMIC_SPLIT_CSV, PHANTOM_READERS_CSV)
 from igcl.data.phantom.config import PhantomConfig
+from igcl.data.phantom.localize_masks import write_test_segmentations
 from igcl.data.phantom.readers import write_readers_csv
 from igcl.data.phantom.render import render
 from igcl.data.phantom.study import (CHEXPERT_TEST, CHEXPERT_TRAIN, CHEXPERT_VALID, MIMIC, Study, SubjectTable,
@@ -319,6 +323,7 @@ def generate_phantom(cfg: PhantomConfig, mimic_out: str | os.PathLike[str] | Non
             if sizes[CHEXPERT_TEST]:
                 counts["chexpert_test_reader_rows"] = write_readers_csv(
                     chexpert_tmp / PHANTOM_READERS_CSV, cfg.seed, np.array(test_truth, dtype=np.float64))
+                counts["chexpert_test_segmentations"] = write_test_segmentations(chexpert_tmp)
     log.info("phantom: wrote %s", counts)
     return counts
 
