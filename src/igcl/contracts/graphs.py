@@ -18,11 +18,12 @@ table, :func:`read_graphs_polars` reads the same files with polars' own Parquet 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from igcl.contracts.schema import GRAPH_SCHEMA, SchemaError, check_schema, read_table, write_table
@@ -123,3 +124,23 @@ def read_graphs_polars(graph_dir: str | os.PathLike[str]) -> pl.DataFrame:
             raise SchemaError(f"{path}: not a readable Parquet file ({err})") from err
         check_schema(schema, GRAPH_SCHEMA, where=str(path))
     return pl.read_parquet([str(p) for p in paths], columns=GRAPH_SCHEMA.names)
+
+
+def graphs_of(graph_dir: str | os.PathLike[str], studies: Sequence[str], *, what: str) -> dict[str, dict]:
+    """The GRAPH_SCHEMA rows (dicts) of ``studies`` from ``graph_dir``'s shards: the one reader of per-study graphs
+    (training, retrieval). A study with two graphs, or without one, raises ValueError naming the shard or the
+    folder and the study; ``what`` says which studies they are, in the plural (e.g. "train studies")."""
+    wanted = set(studies)
+    value_set = pa.array(sorted(wanted), pa.string())
+    found: dict[str, dict] = {}
+    for path in graph_shard_paths(graph_dir):
+        table = read_table(path, GRAPH_SCHEMA)
+        for row in table.filter(pc.is_in(table["study_id"], value_set=value_set)).to_pylist():
+            if row["study_id"] in found:
+                raise ValueError(f"{path}: study {row['study_id']} has a second graph (already in another shard)")
+            found[row["study_id"]] = row
+    missing = sorted(wanted - set(found))
+    if missing:
+        raise ValueError(f"{graph_dir}: {len(missing)} of the {len(wanted)} {what} have no graph, e.g. study "
+                         f"{missing[0]} (rerun the parse stage on the same manifest)")
+    return found

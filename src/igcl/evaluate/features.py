@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from igcl import devices
 from igcl.io import atomic_path, file_sha256, remove_stale_temps
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,8 @@ def cache_key(*parts: str | bytes) -> str:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("evaluate.device is 'cuda' but no CUDA device is available")
-    return torch.device(name)
+    """The evaluate stage's device (:func:`igcl.devices.resolve_device`)."""
+    return devices.resolve_device(name, key="evaluate.device")
 
 
 def prepare_batch(images: np.ndarray, normalize: Normalize, image_size: int | None,

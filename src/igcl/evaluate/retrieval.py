@@ -16,11 +16,8 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import torch
 
 from igcl.evaluate.context import Forward, Intervals
@@ -28,7 +25,8 @@ from igcl.evaluate.features import Normalize, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
 from igcl.evaluate.targets import ImageTable
 from igcl.rng import Stream, stream_rng
-from igcl.contracts.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
+from igcl.contracts.graphs import graphs_of
+from igcl.contracts.report_files import report_texts_of
 from igcl.contracts.node_features import NodeFeatureStore
 
 log = logging.getLogger(__name__)
@@ -81,37 +79,15 @@ def precision_at_k(similarity: np.ndarray, query_classes: np.ndarray, candidate_
 
 
 def read_reports(manifest_path: str | os.PathLike[str], study_ids: Sequence[str]) -> list[str]:
-    """The report text of each study, via the manifest's ``report_path``; errors name the study and the file."""
-    table = read_table(manifest_path, MANIFEST_SCHEMA).select(["study_id", "report_path"])
-    paths = dict(zip(table.column("study_id").to_pylist(), table.column("report_path").to_pylist()))
-    texts = []
-    for study in study_ids:
-        path = paths.get(study)
-        if path is None:
-            raise ValueError(f"{manifest_path}: study {study} has no report_path")
-        try:
-            texts.append(Path(path).read_text(encoding="utf-8", errors="replace"))
-        except OSError as err:
-            raise ValueError(f"{manifest_path}: report of study {study} unreadable at {path} ({err})") from err
-    return texts
+    """The report text of each query study, in order (:func:`igcl.contracts.report_files.report_texts_of`)."""
+    texts = report_texts_of(manifest_path, study_ids, what="query study")
+    return [texts[s] for s in study_ids]
 
 
 def read_graphs(graphs_dir: str | os.PathLike[str], study_ids: Sequence[str]) -> list[dict]:
-    """GRAPH_SCHEMA rows (dicts: study_id, nodes, edges) of the studies, from ``graphs_dir/part-*.parquet``."""
-    parts = sorted(Path(graphs_dir).glob("part-*.parquet"))
-    if not parts:
-        raise FileNotFoundError(f"{graphs_dir}: no part-*.parquet graph shards")
-    wanted = set(study_ids)
-    found: dict[str, dict] = {}
-    for part in parts:
-        table = read_table(part, GRAPH_SCHEMA)
-        mask = pc.is_in(table.column("study_id"), value_set=pa.array(sorted(wanted), pa.string()))
-        for row in table.filter(mask).to_pylist():
-            found[row["study_id"]] = row
-    missing = [s for s in study_ids if s not in found]
-    if missing:
-        raise ValueError(f"{graphs_dir}: no graph for {len(missing)} query studies, e.g. {missing[:5]}")
-    return [found[s] for s in study_ids]
+    """GRAPH_SCHEMA rows of the query studies, in order (:func:`igcl.contracts.graphs.graphs_of`)."""
+    graphs = graphs_of(graphs_dir, study_ids, what="query studies")
+    return [graphs[s] for s in study_ids]
 
 
 @torch.no_grad()

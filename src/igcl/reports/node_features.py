@@ -42,6 +42,7 @@ import torch
 from tqdm import tqdm
 
 from igcl.config import to_dict
+from igcl.devices import resolve_device
 from igcl.io import Sidecar, atomic_dir, disk_full_is_an_error, read_sidecar, remove_litter, write_sidecar
 from igcl.models.hf_folder import folder_fingerprint, model_name
 from igcl.models.hf_text import load_text_model, max_positions, summed_hidden_states
@@ -228,11 +229,8 @@ def _graph_rows(graphs_dir: Path) -> Iterator[tuple[str, list[dict]]]:
 
 
 def choose_device(device: str) -> torch.device:
-    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ValueError("node_features.device is 'cuda' but CUDA is not available")
-    return torch.device("cuda")
+    """The node_features stage's device (:func:`igcl.devices.resolve_device`)."""
+    return resolve_device(device, key="node_features.device")
 
 
 def run_node_features_stage(graphs_dir: str | os.PathLike[str], reports_path: str | os.PathLike[str],

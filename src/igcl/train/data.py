@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 import torch
 from torch.utils.data import Dataset
 
 from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.models.text_encoder import report_text
-from igcl.contracts.schema import GRAPH_SCHEMA, MANIFEST_SCHEMA, read_table
+from igcl.contracts.graphs import graphs_of
+from igcl.contracts.report_files import report_texts_of
 from igcl.train.augment import apply_augment, draw_params
 from igcl.train.config import AugmentSettings
 from igcl.train.distributed import WorldInfo
@@ -70,50 +69,16 @@ def one_per_study(pairs: Pairs, limit: int) -> Pairs:
     return Pairs(pairs.rows[keep], [pairs.study_ids[i] for i in keep])
 
 
-def graph_files(graphs_dir: str | Path) -> list[Path]:
-    files = sorted(Path(graphs_dir).glob("part-*.parquet"))
-    if not files:
-        raise ValueError(f"{graphs_dir}: no graph shards (part-*.parquet); run the parse stage first")
-    return files
-
-
 def load_graphs(graphs_dir: str | Path, studies: Sequence[str], *, split: str) -> dict[str, dict[str, Any]]:
-    """Graph rows (GRAPH_SCHEMA dicts) of ``studies``; a study without a graph raises ValueError naming it."""
-    wanted = set(studies)
-    graphs: dict[str, dict[str, Any]] = {}
-    for path in graph_files(graphs_dir):
-        table = read_table(path, GRAPH_SCHEMA)
-        mask = pc.is_in(table["study_id"], value_set=pa.array(sorted(wanted), pa.string()))
-        for row in table.filter(mask).to_pylist():
-            if row["study_id"] in graphs:
-                raise ValueError(f"{path}: study {row['study_id']} has a second graph (already in another shard)")
-            graphs[row["study_id"]] = row
-    missing = sorted(wanted - set(graphs))
-    if missing:
-        raise ValueError(f"{graphs_dir}: no graph for {len(missing)} {split} stud{'y' if len(missing) == 1 else 'ies'} "
-                         f"of the image shard, e.g. study {missing[0]} (rerun the parse stage on the same manifest)")
-    return graphs
+    """Graph rows (GRAPH_SCHEMA dicts) of ``studies`` (:func:`igcl.contracts.graphs.graphs_of`)."""
+    return graphs_of(graphs_dir, studies, what=f"{split} studies of the image shard")
 
 
 def load_report_texts(manifest_path: str | Path, studies: Sequence[str], *, split: str) -> dict[str, str]:
-    """Training text (findings + impression, :func:`report_text`) of each of ``studies``, read from the report
-    files the manifest names; a study without a manifest row, report path or readable file raises ValueError."""
-    wanted = set(studies)
-    table = read_table(manifest_path, MANIFEST_SCHEMA).select(["study_id", "report_path"])
-    paths: dict[str, str | None] = {}
-    for study, path in zip(table["study_id"].to_pylist(), table["report_path"].to_pylist()):
-        if study in wanted and paths.get(study) is None:
-            paths[study] = path
-    texts = {}
-    for study in sorted(wanted):
-        path = paths.get(study)
-        if path is None:
-            raise ValueError(f"{manifest_path}: {split} study {study} has no report_path")
-        try:
-            texts[study] = report_text(Path(path).read_text(encoding="utf-8", errors="replace"))
-        except OSError as err:
-            raise ValueError(f"study {study}: cannot read its report {path} ({err})") from err
-    return texts
+    """Training text (findings + impression, :func:`report_text`) of each of ``studies``, from the report files
+    the manifest names (:func:`igcl.contracts.report_files.report_texts_of`)."""
+    return {study: report_text(text)
+            for study, text in report_texts_of(manifest_path, studies, what=f"{split} study").items()}
 
 
 @dataclass(frozen=True)

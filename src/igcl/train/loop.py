@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from igcl.config import execution_keys, to_dict
+from igcl.devices import resolve_device
 from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.io import Sidecar, atomic_path, file_sha256, read_sidecar, remove_litter, write_sidecar
 from igcl.losses import ContrastiveLoss
@@ -144,12 +145,8 @@ class RunContext:
 
 
 def choose_device(config: PretrainConfig, world: WorldInfo) -> torch.device:
-    if config.device == "cpu" or (config.device == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ValueError("pretrain.device is 'cuda' but CUDA is not available")
-    torch.cuda.set_device(world.local_rank)
-    return torch.device("cuda", world.local_rank)
+    """This process's device (:func:`igcl.devices.resolve_device`; a GPU is the rank's local one)."""
+    return resolve_device(config.device, key="pretrain.device", local_rank=world.local_rank)
 
 
 def use_bf16(config: PretrainConfig, device: torch.device) -> bool:

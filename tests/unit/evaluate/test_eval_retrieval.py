@@ -1,14 +1,15 @@
 """Retrieval: query selection, precision@k by hand, and the whole task with a model that knows the classes."""
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 
 from evaldata_builders import FINDING_WORDS, make_retrieval_inputs
 from igcl.data.imageshards.reader import ImageShard, normalize_images
 from igcl.evaluate.context import Forward, Intervals
-from igcl.evaluate.retrieval import (RetrievalData, precision_at_k, read_graphs, run_retrieval, select_queries,
-                                     single_label_studies)
+from igcl.evaluate.retrieval import (RetrievalData, precision_at_k, read_graphs, read_reports, run_retrieval,
+                                     select_queries, single_label_studies)
 from igcl.evaluate.targets import read_image_table
 from igcl.labels import COMPETITION_PATHOLOGIES
 
@@ -72,7 +73,18 @@ def test_run_retrieval_with_an_oracle_is_perfect(tmp_path):
 
 def test_missing_graph_names_the_studies(tmp_path):
     inputs = make_retrieval_inputs(tmp_path, per_class=1)
-    with pytest.raises(ValueError, match=r"no graph for 1 query studies, e.g. \['s9'\]"):
+    with pytest.raises(ValueError, match=r"1 of the 1 query studies have no graph, e.g. study s9 \(rerun the parse stage"):
         read_graphs(inputs["graphs"], ["s9"])
-    with pytest.raises(FileNotFoundError, match="no part-"):
+    with pytest.raises(FileNotFoundError, match="nowhere: no such graph shard directory"):
         read_graphs(tmp_path / "nowhere", ["s9"])
+
+
+def test_the_report_and_graph_readers_are_the_shared_ones(tmp_path):
+    """Retrieval reads through the one reader of each table: a duplicate graph is an error here as in training."""
+    inputs = make_retrieval_inputs(tmp_path, per_class=1)
+    part = next(inputs["graphs"].glob("part-*.parquet"))
+    (inputs["graphs"] / "part-0001.parquet").write_bytes(part.read_bytes())  # every study twice
+    study = pq.read_table(part).column("study_id")[0].as_py()
+    with pytest.raises(ValueError, match=f"study {study} has a second graph"):
+        read_graphs(inputs["graphs"], [study])
+    assert "FINDINGS" in read_reports(inputs["manifest"], [study])[0]
