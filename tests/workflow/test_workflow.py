@@ -392,6 +392,27 @@ def test_a_changed_root_reruns_ingest(pipeline, tmp_path):
         "ingest": 1, "images": 1, "parse": 1, "pretrain": 5, "evaluate": 5, "report": 1}
 
 
+def _evaluate_commands(pipeline: Path, change: str) -> list[str]:
+    text = snakemake(pipeline, "-n", "-p", "--forceall", "--configfile", str(TINY),
+                     str(_write(pipeline, change))).stdout
+    return [line for line in text.splitlines() if "igcl evaluate " in line]
+
+
+def test_radiologists_auto_uses_the_readers_of_the_tested_images(pipeline, tmp_path):
+    """auto: the phantom's simulated readers on the phantom; the shipped published CheXpert-test readers on a real
+    CheXpert root with the released test labels; none on a root without them, or with radiologists: none."""
+    phantom = _evaluate_commands(pipeline, "evaluate: {radiologists: auto}")
+    assert phantom and all("--radiologists data/phantom/CheXpert-v1.0-small/phantom_radiologists.csv" in c
+                           for c in phantom)
+    root = tmp_path / "CheXpert-v1.0-small"
+    shutil.copytree(pipeline / "data" / "phantom" / "CheXpert-v1.0-small", root)
+    real = _evaluate_commands(pipeline, f"data: {{chexpert_root: {root}}}")
+    assert real and all("--radiologists src/igcl/evaluate/data/chexpert_test_radiologists.csv" in c for c in real)
+    (root / "test_labels.csv").unlink()
+    assert not any("--radiologists" in c for c in _evaluate_commands(pipeline, f"data: {{chexpert_root: {root}}}"))
+    assert not any("--radiologists" in c for c in _evaluate_commands(pipeline, "evaluate: {radiologists: none}"))
+
+
 def test_a_cross_field_error_stops_the_workflow_before_any_job(pipeline):
     result = snakemake(pipeline, "--configfile", str(TINY), str(_write(pipeline, "pretrain: {graph: {heads: 3}}")),
                        check=False)

@@ -321,7 +321,9 @@ def write_summary(results: EvalResults, cfg: ReportConfig, out: str | os.PathLik
     parts += ["", "## Figures", ""]
     rel = {name: os.path.relpath(path, out.parent) for name, path in figures.items()}
     captions = {"label_efficiency": "Label efficiency: mean AUROC vs fraction of training labels (bands: 95 % CI)",
-                "roc": f"ROC curves per pathology, linear probe at {fmt_fraction(cfg.roc_fraction)}, first seed",
+                "roc": f"ROC curves per pathology, linear probe at {fmt_fraction(cfg.roc_fraction)}, first seed"
+                       + ("; black markers: the readers' operating points" if not results.radiologists.is_empty()
+                          else ""),
                 "retrieval": "Image→report retrieval precision@k (error bars: 95 % CI)"}
     for name, path in rel.items():
         parts += [f"![{captions.get(name, name)}]({path})", "", f"*{captions.get(name, name)}.*", ""]
