@@ -51,6 +51,17 @@ class GraphSpec:
     node_features: str = "learned"          # learned | text_model (node vectors from the node_features stage)
     node_feature_dim: int | None = None     # text_model: D of those vectors
 
+    @classmethod
+    def from_settings(cls, settings: Any, **data: Any) -> GraphSpec:
+        """The spec of ``settings`` (``pretrain.graph``: every field of the spec that the settings name, by name,
+        so no field is copied by hand) plus the sizes that come from data (``vocab_size``, ``node_feature_dim``)."""
+        names = {f.name for f in dataclasses.fields(cls)} - set(data)
+        return cls(**{name: getattr(settings, name) for name in names if hasattr(settings, name)}, **data)
+
+    def encoder_kwargs(self) -> dict[str, Any]:
+        """The :class:`~igcl.models.graph_encoder.GraphEncoder` arguments: the spec's fields, one to one."""
+        return dataclasses.asdict(self)
+
 
 @dataclass(frozen=True)
 class TextSpec:
@@ -121,12 +132,7 @@ class DualEncoder(nn.Module):
         self.other_encoder: nn.Module | None = None
         if spec.graph is not None:
             g = spec.graph
-            self.other_encoder = GraphEncoder(g.vocab_size, hidden_dim=g.hidden_dim, rgcn_layers=g.rgcn_layers,
-                                              pooling=g.pooling, transformer_layers=g.transformer_layers,
-                                              heads=g.heads, num_bases=g.num_bases, ffn_dim=g.ffn_dim,
-                                              dropout=g.dropout, fc_layers=g.fc_layers,
-                                              virtual_nodes_when=g.virtual_nodes_when,
-                                              node_features=g.node_features, node_feature_dim=g.node_feature_dim)
+            self.other_encoder = GraphEncoder(**g.encoder_kwargs())
         elif spec.text is not None and spec.text.hf_config is not None:
             from igcl.models.hf_text import HFTextEncoder
 

@@ -205,10 +205,8 @@ def build_report_side(method: str, config: PretrainConfig, inputs: PretrainInput
         val_graphs = load_graphs(inputs.graphs, sorted(set(val.study_ids)), split="validate")
         vocab = GraphVocab.build([graphs[s] for s in train_studies], min_freq=config.graph.min_token_freq)
         g = config.graph
-        spec = GraphSpec(vocab_size=len(vocab), hidden_dim=g.hidden_dim, rgcn_layers=g.rgcn_layers, pooling=g.pooling,
-                         transformer_layers=g.transformer_layers, heads=g.heads, num_bases=g.num_bases,
-                         ffn_dim=g.ffn_dim, dropout=g.dropout, fc_layers=g.fc_layers,
-                         virtual_nodes_when=g.virtual_nodes_when)
+        # learned node features here; a text_model encoder gets its vector size from the store below
+        spec = GraphSpec.from_settings(g, vocab_size=len(vocab), node_features="learned", node_feature_dim=None)
         log.info("graph vocabulary: %d tokens from %d training graphs", len(vocab), len(graphs))
         fingerprint = {"graph_vocab": {"tokens": len(vocab), "sha256": _sha(vocab.tokens)}}
         store = None
