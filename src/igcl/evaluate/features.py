@@ -137,3 +137,25 @@ def cached_features(cache_dir: str | os.PathLike[str], key: str, rows: np.ndarra
             log.info("features: removing stale cache %s", stale)
             stale.unlink(missing_ok=True)
     return features, False
+
+
+@torch.no_grad()
+def embed_in_batches(embed: Callable[..., torch.Tensor], n: int, batch_size: int, make_args: Callable,
+                     what: str) -> np.ndarray:
+    """``[n, D]`` float32 from ``embed(*make_args(start, stop))`` over batches; checks shape and finiteness."""
+    chunks = []
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        out = embed(*make_args(start, stop))
+        if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != stop - start:
+            raise ValueError(f"{what}: expected [{stop - start}, D] embeddings, got "
+                             f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+        chunks.append(out.float().cpu().numpy())
+    embedded = np.concatenate(chunks)
+    if not np.isfinite(embedded).all():
+        raise ValueError(f"{what}: non-finite embeddings")
+    return embedded
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -129,13 +129,13 @@ def probe_data(cfg: EvaluateConfig, inputs: EvaluateInputs, model, images: np.nd
         test_targets=apply_uncertain_policy(test.raw_labels, cfg.uncertain), test_rows=test.rows,
         test_studies=test.study_ids, pathologies=COMPETITION_PATHOLOGIES, test_split=test_split,
         valid_x=None if valid is None else features[n_train + n_test:],
-        valid_targets=None if valid is None else apply_uncertain_policy(valid.raw_labels, cfg.uncertain))
+        valid_targets=None if valid is None else apply_uncertain_policy(valid.raw_labels, cfg.uncertain),
+        valid_rows=None if valid is None else valid.rows)
     info = {"train_images": n_train, "test_images": n_test, "test_split": test_split,
             "threshold_split": threshold_split, "threshold_images": 0 if valid is None else len(valid),
             "train_patients": int(len(set(train.patient_ids))), "overlap_images_removed": overlap,
             "features_cached": cached, "feature_key": key}
-    extra = {"test_rows": test.rows, "valid_rows": None if valid is None else valid.rows}
-    return data, {**info, **extra}
+    return data, info
 
 
 def threshold_records(method: str, cell: ScoredCell, data: ProbeData, rule: str, n_bootstrap: int,
@@ -167,8 +167,8 @@ def reader_records(method: str, cell: ScoredCell, data: ProbeData, readers: Read
 TASK_IDS = {"linear": 1, "zeroshot": 2}  # keeps the threshold and reader streams of the two tasks apart
 
 
-def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, info: dict, device,
-              method: str, prompt_graphs_path: Path | None) -> tuple[list[dict], list[dict], ScoredCell | None]:
+def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, device, method: str,
+              prompt_graphs_path: Path | None) -> tuple[list[dict], list[dict], ScoredCell | None]:
     """Zero-shot tables of a method with a report encoder: (ZEROSHOT_SCHEMA rows, score rows, its scored cell)."""
     zcfg = cfg.zeroshot
     if not model.has_report_encoder or not zcfg.enabled:
@@ -189,13 +189,12 @@ def zero_shot(cfg: EvaluateConfig, model, images: np.ndarray, data: ProbeData, i
         prompt_graphs = read_prompt_graphs(prompt_graphs_path, zcfg, data.pathologies)
     positive, negative, described = prompt_vectors(model, data.pathologies, zcfg.templates, zcfg.prompts,
                                                    zcfg.graphs, prompt_graphs)
-    rows = info["test_rows"] if info["valid_rows"] is None else np.concatenate([info["test_rows"],
-                                                                                info["valid_rows"]])
+    rows = data.test_rows if data.valid_rows is None else np.concatenate([data.test_rows, data.valid_rows])
     vectors = embed_image_rows(model, images, rows, normalize_images, batch_size=cfg.batch_size, device=device)
     m = data.test_x.shape[0]
     scores = zero_shot_scores(vectors, positive, negative)
     cell = ScoredCell("zeroshot", {}, seed, 0, np.zeros((0, len(data.pathologies))), scores[:m],
-                      None if info["valid_rows"] is None else scores[m:])
+                      None if data.valid_rows is None else scores[m:])
     prompts = " | ".join(described)
     common = {"method": method, "task": "zeroshot", "seed": seed, "prompts": prompts, "split": data.test_split,
               "chance": None}
@@ -246,7 +245,7 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
                                max_iter=cfg.linear.max_iter)
     linear, linear_scores = run_linear_probe(data, fractions=cfg.linear.fractions, C=cfg.linear.C,
                                              max_iter=cfg.linear.max_iter, cells=cells, **common)
-    zeroshot, zeroshot_scores, zeroshot_cell = zero_shot(cfg, model, shard.array, data, info, device, method,
+    zeroshot, zeroshot_scores, zeroshot_cell = zero_shot(cfg, model, shard.array, data, device, method,
                                                           inputs.prompt_graphs)
     thresholds, radiologists = [], []
     for cell in cells + ([zeroshot_cell] if zeroshot_cell is not None else []):
@@ -290,7 +289,6 @@ def run_evaluation(cfg: EvaluateConfig, *, method: str, inputs: EvaluateInputs,
     seconds = time.perf_counter() - started
     config = to_dict(cfg)
     pretrain_seed = checkpoint_seed(model.config, inputs.checkpoint_dir)
-    info = {k: v for k, v in info.items() if k not in ("test_rows", "valid_rows")}
     info["radiologists"] = None if readers is None else {"path": readers.path, "source": readers.source}
     extra = {"method": method, "pretrain_seed": pretrain_seed,
              "checkpoint": str(inputs.checkpoint_dir), "data": info}

@@ -69,6 +69,7 @@ class ProbeData:
     test_split: str = "valid"                 # the CheXpert split the test images come from
     valid_x: np.ndarray | None = None         # threshold split (CheXpert valid) when the test split is ``test``
     valid_targets: np.ndarray | None = None
+    valid_rows: np.ndarray | None = None
 
 
 def fraction_subset_rng(seed: int, fraction: float) -> np.random.Generator:

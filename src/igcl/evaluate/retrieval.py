@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from igcl.evaluate.context import Forward, Intervals
-from igcl.evaluate.features import Normalize, prepare_batch
+from igcl.evaluate.features import Normalize, embed_in_batches, l2_normalise, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
 from igcl.evaluate.targets import ImageTable
 from igcl.rng import Stream, stream_rng
@@ -88,28 +87,6 @@ def read_graphs(graphs_dir: str | os.PathLike[str], study_ids: Sequence[str]) ->
     """GRAPH_SCHEMA rows of the query studies, in order (:func:`igcl.contracts.graphs.graphs_of`)."""
     graphs = graphs_of(graphs_dir, study_ids, what="query studies")
     return [graphs[s] for s in study_ids]
-
-
-@torch.no_grad()
-def embed_in_batches(embed: Callable[..., torch.Tensor], n: int, batch_size: int, make_args: Callable,
-                     what: str) -> np.ndarray:
-    """``[n, D]`` float32 from ``embed(*make_args(start, stop))`` over batches; checks shape and finiteness."""
-    chunks = []
-    for start in range(0, n, batch_size):
-        stop = min(start + batch_size, n)
-        out = embed(*make_args(start, stop))
-        if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != stop - start:
-            raise ValueError(f"{what}: expected [{stop - start}, D] embeddings, got "
-                             f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
-        chunks.append(out.float().cpu().numpy())
-    embedded = np.concatenate(chunks)
-    if not np.isfinite(embedded).all():
-        raise ValueError(f"{what}: non-finite embeddings")
-    return embedded
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass(frozen=True)

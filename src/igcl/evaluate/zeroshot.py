@@ -27,9 +27,8 @@ import logging
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import torch
 
-from igcl.evaluate.features import Normalize, prepare_batch
+from igcl.evaluate.features import Normalize, embed_in_batches, l2_normalise, prepare_batch
 from igcl.evaluate.metrics import bootstrap_counts, percentile_ci
 from igcl.evaluate.prompts import SIDES, graph_row, prompt_key, prompt_pairs
 from igcl.methods import GRAPHS, get_method
@@ -42,10 +41,6 @@ TEMPERATURE = 0.1
 def prompt_pair_probability(positive: np.ndarray, negative: np.ndarray, temperature: float) -> np.ndarray:
     """``exp(p/t) / (exp(p/t) + exp(n/t))`` elementwise, computed stably as ``sigmoid((p - n) / t)``."""
     return 1.0 / (1.0 + np.exp(-(np.asarray(positive) - np.asarray(negative)) / temperature))
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
 def prompt_vectors(pretrained, pathologies: Sequence[str], templates, prompts, graphs,
@@ -79,21 +74,21 @@ def prompt_vectors(pretrained, pathologies: Sequence[str], templates, prompts, g
         for side in sides:
             embedded = (pretrained.embed_reports(graphs=side) if graph_method
                         else pretrained.embed_reports(texts=side)).float().cpu().numpy()
-            vectors.append(_unit(_unit(embedded).mean(axis=0)))
+            vectors.append(l2_normalise(l2_normalise(embedded).mean(axis=0, keepdims=True))[0])
         pos.append(vectors[0])
         neg.append(vectors[1])
     return np.stack(pos), np.stack(neg), tuple(described)
 
 
-@torch.no_grad()
 def embed_image_rows(pretrained, images: np.ndarray, rows: np.ndarray, normalize: Normalize, *, batch_size: int,
                      device) -> np.ndarray:
     """Projected, L2-normalised embeddings ``[len(rows), D]`` of ``images[rows]`` (the space prompts live in)."""
-    out = []
-    for i in range(0, len(rows), batch_size):
-        batch = prepare_batch(images[rows[i:i + batch_size]], normalize, pretrained.image_size, device)
-        out.append(pretrained.embed_images(batch).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, pretrained.model.spec.projection_dim), np.float32)
+    if len(rows) == 0:
+        return np.zeros((0, pretrained.model.spec.projection_dim), np.float32)
+    return embed_in_batches(
+        pretrained.embed_images, len(rows), batch_size,
+        lambda a, b: (prepare_batch(images[rows[a:b]], normalize, pretrained.image_size, device),),
+        f"{pretrained.method}: embed_images")
 
 
 def zero_shot_scores(image_vectors: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
