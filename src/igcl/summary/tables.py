@@ -122,11 +122,12 @@ def aggregate(frame: pl.DataFrame, setting: str, value: str = "auroc") -> pl.Dat
                  pl.col("value").std().fill_null(0.0).alias("sd"), pl.len().alias("n_seeds")))
 
 
-def cell(row: dict | None) -> str:
+def cell(row: dict | None, sign: str = "") -> str:
+    """``0.812 ±0.012 [0.781, 0.843]`` (the ± only with several pretraining seeds); ``sign="+"`` for differences."""
     if row is None or row["value"] is None or math.isnan(row["value"]):
         return "n/a"
     spread = f" ±{row['sd']:.3f}" if row.get("n_seeds", 1) > 1 else ""
-    return f"{row['value']:.3f}{spread} [{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+    return f"{row['value']:{sign}.3f}{spread} [{row['ci_low']:{sign}.3f}, {row['ci_high']:{sign}.3f}]"
 
 
 def lookup(agg: pl.DataFrame, setting: str) -> dict[tuple, dict]:
@@ -427,22 +428,15 @@ def radiologists_section(results: EvalResults, cfg: ReportConfig) -> list[str]:
              "point fixed. Positive: the model is more sensitive than the reader at the reader's specificity.", ""]
     if linear.is_empty():
         return parts + ["No linear-probe rows at that fraction."]
-    per_seed = (linear.group_by(["method", "pretrain_seed", "reader", "pathology"], maintain_order=True)
-                .agg(pl.col("diff").mean().alias("value"), pl.col("ci_low").mean(), pl.col("ci_high").mean(),
-                     pl.col("reader_fpr").first(), pl.col("reader_tpr").first()))
-    agg = (per_seed.group_by(["method", "reader", "pathology"], maintain_order=True)
-           .agg(pl.col("value").mean(), pl.col("ci_low").mean(), pl.col("ci_high").mean(),
-                pl.col("value").std().fill_null(0.0).alias("sd"), pl.len().alias("n_seeds"),
-                pl.col("reader_fpr").first(), pl.col("reader_tpr").first()))
-    table = {(r["method"], r["reader"], r["pathology"]): r for r in agg.iter_rows(named=True)}
-    points = agg.select("reader", "pathology", "reader_fpr", "reader_tpr").unique(["reader", "pathology"],
-                                                                                   maintain_order=True)
+    table = lookup(aggregate(linear, "reader", "diff"), "reader")
+    points = (linear.unique(["reader", "pathology"], maintain_order=True)
+              .select("reader", "pathology", "reader_fpr", "reader_tpr"))
     methods = [m for m in results.methods if any(k[0] == m for k in table)]
     order = {p: i for i, p in enumerate(COMPETITION_PATHOLOGIES)}
     body = []
     for r in sorted(points.iter_rows(named=True), key=lambda r: (order[r["pathology"]], r["reader"])):
         body.append([r["pathology"], r["reader"], f"{r['reader_fpr']:.3f} / {r['reader_tpr']:.3f}"]
-                    + [signed_cell(table.get((m, r["reader"], r["pathology"]))) for m in methods])
+                    + [cell(table.get((m, r["reader"], r["pathology"])), sign="+") for m in methods])
     parts += [markdown_table(["pathology", "reader", "reader FPR / TPR", *methods], body), ""]
     for m in methods:
         mine = [table[k] for k in table if k[0] == m]
@@ -453,9 +447,3 @@ def radiologists_section(results: EvalResults, cfg: ReportConfig) -> list[str]:
                      "(CI excluding 0).")
     return parts
 
-
-def signed_cell(row: dict | None) -> str:
-    if row is None or row["value"] is None or math.isnan(row["value"]):
-        return "n/a"
-    spread = f" ±{row['sd']:.3f}" if row.get("n_seeds", 1) > 1 else ""
-    return f"{row['value']:+.3f}{spread} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]"
