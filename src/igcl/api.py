@@ -21,8 +21,7 @@ import numpy as np
 import torch
 
 from igcl.data.imageshards.reader import normalize_images
-from igcl.evaluate.features import prepare_batch
-from igcl.evaluate.zeroshot import prompt_pair_probability
+from igcl.evaluate.zeroshot import embed_image_rows, prompt_pair_probability
 from igcl.methods import GRAPHS, get_method
 from igcl.models.checkpoint import Pretrained, load_pretrained
 
@@ -60,11 +59,8 @@ class Model:
         images = np.asarray(images)
         if images.ndim != 3 or images.dtype != np.uint8:
             raise ValueError(f"embed_images takes uint8 grey images [B, H, W], got {images.dtype} {images.shape}")
-        device = self.pretrained.device
-        out = [self.pretrained.embed_images(prepare_batch(images[i:i + BATCH], normalize_images, self.image_size,
-                                                          device)).cpu().numpy()
-               for i in range(0, len(images), BATCH)]
-        return np.concatenate(out) if out else np.zeros((0, self.pretrained.model.spec.projection_dim), np.float32)
+        return embed_image_rows(self.pretrained, images, np.arange(len(images)), normalize_images, batch_size=BATCH,
+                                device=self.pretrained.device)
 
     @torch.no_grad()
     def embed_reports(self, texts: Sequence[str] | None = None,
